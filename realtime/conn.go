@@ -1,0 +1,557 @@
+package realtime
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/fasthttp/websocket"
+	"github.com/valyala/fasthttp"
+)
+
+// conn is one WebSocket. Reads happen in the goroutine fasthttp hands over
+// on hijack (handle); writes in writeLoop, started only while frames wait.
+type conn struct {
+	s    *Server
+	a    *appState
+	ws   *websocket.Conn
+	id   string
+	at   int64        // connected, unix ns
+	seen atomic.Int64 // last frame received, unix ns
+	ping atomic.Int64 // pusher:ping sent at, unix ns; 0 when none is due
+
+	mu      sync.Mutex // guards queue, writing, closing
+	queue   []outFrame
+	writing bool
+	closing bool
+
+	// guarded by a.mu
+	subs   map[string]string // channel → presence user id ("" otherwise)
+	userID string            // signed-in user
+
+	// reader goroutine only
+	tokens   float64
+	refilled int64
+}
+
+type outFrame struct {
+	pm        *websocket.PreparedMessage
+	b         []byte
+	closeCode int
+	closeMsg  string
+}
+
+// send queues a frame; a socket whose queue overflows is dropped.
+func (c *conn) send(f outFrame) {
+	c.mu.Lock()
+	if c.closing {
+		c.mu.Unlock()
+		return
+	}
+	if len(c.queue) >= c.s.cfg.MaxSendQueue {
+		c.closing = true
+		c.mu.Unlock()
+		c.s.log.Debug("realtime: slow socket dropped", "socket_id", c.id)
+		_ = c.ws.NetConn().Close()
+		return
+	}
+	c.queue = append(c.queue, f)
+	if f.closeCode != 0 {
+		c.closing = true
+	}
+	if !c.writing {
+		c.writing = true
+		go c.writeLoop()
+	}
+	c.mu.Unlock()
+}
+
+func (c *conn) sendBytes(b []byte) { c.send(outFrame{b: b}) }
+
+// closeWith sends pusher:error with code, then a close frame with the same code.
+func (c *conn) closeWith(code int, msg string) {
+	c.send(outFrame{b: errorFrame(code, msg)})
+	c.send(outFrame{closeCode: code, closeMsg: msg})
+}
+
+func (c *conn) writeLoop() {
+	for {
+		c.mu.Lock()
+		if len(c.queue) == 0 {
+			c.writing = false
+			c.queue = nil
+			c.mu.Unlock()
+			return
+		}
+		q := c.queue
+		c.queue = nil
+		c.mu.Unlock()
+		for i, f := range q {
+			deadline := time.Now().Add(10 * time.Second)
+			_ = c.ws.SetWriteDeadline(deadline)
+			var err error
+			switch {
+			case f.pm != nil:
+				err = c.ws.WritePreparedMessage(f.pm)
+			case f.closeCode != 0:
+				err = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(f.closeCode, f.closeMsg), deadline)
+				// Wait briefly for the client's close frame, then the reader ends.
+				_ = c.ws.SetReadDeadline(time.Now().Add(2 * time.Second))
+			default:
+				err = c.ws.WriteMessage(websocket.TextMessage, f.b)
+			}
+			q[i] = outFrame{}
+			if err != nil {
+				c.mu.Lock()
+				c.closing = true
+				c.queue = nil
+				c.writing = false
+				c.mu.Unlock()
+				_ = c.ws.NetConn().Close()
+				return
+			}
+		}
+	}
+}
+
+// checkActivity is called by the sweeper.
+func (c *conn) checkActivity(now int64) {
+	cfg := &c.s.cfg
+	seen := c.seen.Load()
+	if p := c.ping.Load(); p != 0 {
+		if now-p > int64(cfg.PongTimeout) {
+			c.ping.Store(0)
+			c.closeWith(CodePongNotReceived, "Pong reply not received")
+		}
+		return
+	}
+	if now-seen > int64(cfg.ActivityTimeout) {
+		c.ping.Store(now)
+		c.sendBytes(pingFrame)
+		return
+	}
+	if cfg.UnsubscribedTimeout > 0 && now-c.at > int64(cfg.UnsubscribedTimeout) {
+		c.a.mu.RLock()
+		idle := len(c.subs) == 0 && c.userID == ""
+		c.a.mu.RUnlock()
+		if idle {
+			c.closeWith(CodeClosedInactivity, "Closed after inactivity")
+		}
+	}
+}
+
+// serveWS upgrades /app/{key} and runs the socket.
+func (s *Server) serveWS(ctx *fasthttp.RequestCtx, key string) {
+	a := s.byKey[key]
+	code, msg := 0, ""
+	proto := string(ctx.QueryArgs().Peek("protocol"))
+	switch {
+	case a == nil:
+		code, msg = CodeAppNotFound, "App key "+key+" not in this cluster"
+	case s.closing.Load():
+		code, msg = CodeReconnect, "Server shutting down"
+	case proto == "":
+		code, msg = CodeNoProtocol, "No protocol version supplied"
+	default:
+		if n, err := strconv.Atoi(proto); err != nil {
+			code, msg = CodeInvalidVersion, "Invalid version string format"
+		} else if n < 5 || n > 7 {
+			code, msg = CodeUnsupportedProto, "Unsupported protocol version"
+		}
+	}
+	if code == 0 && a.app.MaxConnections > 0 && a.count.Load() >= int64(a.app.MaxConnections) {
+		code, msg = CodeOverCapacity, "Over capacity"
+	}
+	err := s.upgrader.Upgrade(ctx, func(ws *websocket.Conn) {
+		if code != 0 {
+			_ = ws.SetWriteDeadline(time.Now().Add(5 * time.Second))
+			_ = ws.WriteMessage(websocket.TextMessage, errorFrame(code, msg))
+			_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, msg), time.Now().Add(5*time.Second))
+			_ = ws.SetReadDeadline(time.Now().Add(2 * time.Second))
+			for i := 0; i < 8; i++ { // wait for the close reply, bounded
+				if _, _, err := ws.NextReader(); err != nil {
+					break
+				}
+			}
+			_ = ws.Close()
+			return
+		}
+		s.runConn(a, ws)
+	})
+	if err != nil {
+		s.log.Debug("realtime: upgrade", "err", err)
+	}
+}
+
+func (s *Server) runConn(a *appState, ws *websocket.Conn) {
+	now := time.Now().UnixNano()
+	c := &conn{s: s, a: a, ws: ws, id: s.newSocketID(), at: now, tokens: float64(a.app.MaxClientEventsPerSecond), refilled: now}
+	c.seen.Store(now)
+	ws.SetReadLimit(int64(a.app.MaxEventBytes) + 4096)
+	ws.SetPongHandler(func(string) error { c.seen.Store(time.Now().UnixNano()); c.ping.Store(0); return nil })
+	a.count.Add(1)
+	a.mu.Lock()
+	a.sockets[c.id] = c
+	a.mu.Unlock()
+
+	est, _ := json.Marshal(map[string]any{"socket_id": c.id, "activity_timeout": int(s.cfg.ActivityTimeout / time.Second)})
+	c.sendBytes(eventFrame("pusher:connection_established", "", string(est), ""))
+
+	for {
+		mt, r, err := ws.NextReader()
+		if err != nil {
+			break
+		}
+		if mt != websocket.TextMessage {
+			continue
+		}
+		b, err := io.ReadAll(r)
+		if err != nil {
+			break
+		}
+		c.seen.Store(time.Now().UnixNano())
+		c.ping.Store(0)
+		c.handle(b)
+	}
+	c.mu.Lock()
+	c.closing = true
+	c.mu.Unlock()
+	_ = ws.Close()
+	s.disconnect(c)
+}
+
+// disconnect removes a closed socket from every channel.
+func (s *Server) disconnect(c *conn) {
+	a := c.a
+	a.mu.Lock()
+	delete(a.sockets, c.id)
+	if c.userID != "" {
+		if m := a.users[c.userID]; m != nil {
+			delete(m, c)
+			if len(m) == 0 {
+				delete(a.users, c.userID)
+			}
+		}
+	}
+	chans := make([]string, 0, len(c.subs))
+	for ch := range c.subs {
+		chans = append(chans, ch)
+	}
+	a.mu.Unlock()
+	for _, ch := range chans {
+		s.unsubscribe(c, ch)
+	}
+	a.count.Add(-1)
+}
+
+// handle processes one client frame.
+func (c *conn) handle(b []byte) {
+	f, err := parseClientFrame(b)
+	if err != nil {
+		c.sendBytes(errorFrame(0, "Invalid message format"))
+		return
+	}
+	switch {
+	case f.Event == "pusher:ping":
+		c.sendBytes(pongFrame)
+	case f.Event == "pusher:pong":
+	case f.Event == "pusher:subscribe":
+		var d subscribeData
+		if decodeData(f.Data, &d) != nil {
+			c.sendBytes(errorFrame(0, "Invalid subscribe data"))
+			return
+		}
+		c.s.subscribe(c, d)
+	case f.Event == "pusher:unsubscribe":
+		var d subscribeData
+		if decodeData(f.Data, &d) != nil {
+			c.sendBytes(errorFrame(0, "Invalid unsubscribe data"))
+			return
+		}
+		c.s.unsubscribe(c, d.Channel)
+	case f.Event == "pusher:signin":
+		var d signinData
+		if decodeData(f.Data, &d) != nil {
+			c.closeWith(CodeUnauthorized, "Invalid signin data")
+			return
+		}
+		c.s.signin(c, d)
+	case strings.HasPrefix(f.Event, "client-"):
+		c.s.clientEvent(c, f)
+	default:
+		c.sendBytes(errorFrame(0, "Unsupported event: "+f.Event))
+	}
+}
+
+func (s *Server) subscribe(c *conn, d subscribeData) {
+	a := c.a
+	ch := d.Channel
+	fail := func(typ, msg string, status int) { c.sendBytes(subscriptionErrorFrame(ch, typ, msg, status)) }
+	if !validChannelName(ch) {
+		c.sendBytes(errorFrame(0, "Invalid channel name "+strconv.Quote(ch)))
+		fail("InvalidChannel", "Invalid channel name", 400)
+		return
+	}
+	var userID string
+	var userInfo json.RawMessage
+	switch {
+	case strings.HasPrefix(ch, serverToUser):
+		a.mu.RLock()
+		uid := c.userID
+		a.mu.RUnlock()
+		if uid == "" || ch != serverToUser+uid {
+			fail("AuthError", "Subscription to "+ch+" requires signing in as that user", 403)
+			return
+		}
+	case needsAuth(ch):
+		toSign := c.id + ":" + ch
+		if isPresence(ch) {
+			toSign += ":" + d.ChannelData
+		}
+		if !checkAuth(&a.app, d.Auth, toSign) {
+			fail("AuthError", "Invalid signature: expected HMAC SHA256 hex digest of "+toSign, 401)
+			return
+		}
+		if isPresence(ch) {
+			var cd struct {
+				UserID   json.RawMessage `json:"user_id"`
+				UserInfo json.RawMessage `json:"user_info"`
+			}
+			if json.Unmarshal([]byte(d.ChannelData), &cd) != nil {
+				fail("AuthError", "Invalid channel_data", 400)
+				return
+			}
+			userID = jsonID(cd.UserID)
+			if userID == "" || strings.ContainsAny(userID, "\n\x00") {
+				fail("AuthError", "channel_data must contain a user_id", 400)
+				return
+			}
+			userInfo = cd.UserInfo
+		}
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, 5*time.Second)
+	defer cancel()
+	if isPresence(ch) {
+		info, err := s.store.Info(ctx, a.app.ID, ch)
+		if err == nil && info.Users >= a.app.MaxPresenceMembers {
+			if ms, _ := s.store.Members(ctx, a.app.ID, ch); !hasUser(ms, userID) {
+				fail("LimitReached", "Presence channel is full", 403)
+				return
+			}
+		}
+	}
+	a.mu.Lock()
+	if c.subs == nil {
+		c.subs = map[string]string{}
+	}
+	_, already := c.subs[ch]
+	c.subs[ch] = userID
+	subs := a.channels[ch]
+	if subs == nil {
+		subs = map[*conn]struct{}{}
+		a.channels[ch] = subs
+	}
+	subs[c] = struct{}{}
+	a.mu.Unlock()
+
+	r, err := s.store.Join(ctx, a.app.ID, ch, Member{Node: s.node, SocketID: c.id, UserID: userID, UserInfo: userInfo})
+	if err != nil {
+		s.log.Error("realtime: join", "channel", ch, "err", err)
+		fail("ServerError", "Subscription failed", 500)
+		return
+	}
+	if r.Added && r.Subscriptions == 1 {
+		s.hooks.occupied(a, ch)
+	}
+	if !isPresence(ch) {
+		c.sendBytes(eventFrame("pusher_internal:subscription_succeeded", ch, "{}", ""))
+	} else {
+		ms, err := s.store.Members(ctx, a.app.ID, ch)
+		if err != nil {
+			s.log.Error("realtime: members", "channel", ch, "err", err)
+		}
+		c.sendBytes(eventFrame("pusher_internal:subscription_succeeded", ch, presenceData(ms), ""))
+		if r.NewUser && !already {
+			added, _ := json.Marshal(struct {
+				UserID   string          `json:"user_id"`
+				UserInfo json.RawMessage `json:"user_info,omitempty"`
+			}{userID, userInfo})
+			_ = s.publish(ctx, a, Message{Channel: ch, Event: "pusher_internal:member_added", Data: string(added), Exclude: c.id})
+			s.hooks.memberAdded(a, ch, userID)
+		}
+	}
+	if isCache(ch) {
+		if frame, ok, _ := s.store.GetCache(ctx, a.app.ID, ch); ok {
+			c.sendBytes(frame)
+		} else {
+			c.sendBytes([]byte(`{"event":"pusher:cache_miss","channel":` + string(appendJSONString(nil, ch)) + `}`))
+			s.hooks.cacheMiss(a, ch)
+		}
+	}
+}
+
+func hasUser(ms []Member, id string) bool {
+	for _, m := range ms {
+		if m.UserID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// jsonID turns a JSON string or number into the id string.
+func jsonID(raw json.RawMessage) string {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	var n json.Number
+	if json.Unmarshal(raw, &n) == nil {
+		return n.String()
+	}
+	return ""
+}
+
+// presenceData is subscription_succeeded's data for a presence channel.
+func presenceData(ms []Member) string {
+	ids := make([]string, 0, len(ms))
+	hash := make(map[string]json.RawMessage, len(ms))
+	for _, m := range ms {
+		ids = append(ids, m.UserID)
+		info := m.UserInfo
+		if len(info) == 0 {
+			info = json.RawMessage("null")
+		}
+		hash[m.UserID] = info
+	}
+	b, _ := json.Marshal(map[string]any{"presence": map[string]any{"ids": ids, "hash": hash, "count": len(ids)}})
+	return string(b)
+}
+
+func (s *Server) unsubscribe(c *conn, ch string) {
+	a := c.a
+	a.mu.Lock()
+	userID, ok := c.subs[ch]
+	if !ok {
+		a.mu.Unlock()
+		return
+	}
+	delete(c.subs, ch)
+	lastLocal := false
+	if subs := a.channels[ch]; subs != nil {
+		delete(subs, c)
+		if len(subs) == 0 {
+			delete(a.channels, ch)
+			lastLocal = true
+		}
+	}
+	a.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	r, err := s.store.Leave(ctx, a.app.ID, ch, s.node, c.id, lastLocal)
+	if err != nil {
+		s.log.Error("realtime: leave", "channel", ch, "err", err)
+		return
+	}
+	if r.UserID == "" {
+		r.UserID = userID
+	}
+	s.afterLeave(a, ch, c.id, r)
+}
+
+// afterLeave announces what a departure changed.
+func (s *Server) afterLeave(a *appState, ch, socketID string, r LeaveResult) {
+	if !r.Removed {
+		return
+	}
+	if r.UserGone && r.UserID != "" {
+		data, _ := json.Marshal(map[string]string{"user_id": r.UserID})
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = s.publish(ctx, a, Message{Channel: ch, Event: "pusher_internal:member_removed", Data: string(data), Exclude: socketID})
+		cancel()
+		s.hooks.memberRemoved(a, ch, r.UserID)
+	}
+	if r.Subscriptions == 0 {
+		s.hooks.vacated(a, ch)
+	}
+}
+
+func (s *Server) signin(c *conn, d signinData) {
+	a := c.a
+	if !checkAuth(&a.app, d.Auth, c.id+"::user::"+d.UserData) {
+		c.closeWith(CodeUnauthorized, "Invalid signature for pusher:signin")
+		return
+	}
+	var ud struct {
+		ID json.RawMessage `json:"id"`
+	}
+	if json.Unmarshal([]byte(d.UserData), &ud) != nil {
+		c.closeWith(CodeUnauthorized, "user_data must be a JSON object with an id")
+		return
+	}
+	id := jsonID(ud.ID)
+	if id == "" {
+		c.closeWith(CodeUnauthorized, "user_data must contain an id")
+		return
+	}
+	a.mu.Lock()
+	if c.userID != "" && c.userID != id {
+		if m := a.users[c.userID]; m != nil {
+			delete(m, c)
+		}
+	}
+	c.userID = id
+	if a.users[id] == nil {
+		a.users[id] = map[*conn]struct{}{}
+	}
+	a.users[id][c] = struct{}{}
+	a.mu.Unlock()
+	data, _ := json.Marshal(map[string]string{"user_data": d.UserData})
+	c.sendBytes(eventFrame("pusher:signin_success", "", string(data), ""))
+}
+
+func (s *Server) clientEvent(c *conn, f clientFrame) {
+	a := c.a
+	ch := f.Channel
+	if a.app.ClientEventsDisabled {
+		c.sendBytes(errorFrame(0, "Client events are disabled for this app"))
+		return
+	}
+	if !needsAuth(ch) {
+		c.sendBytes(errorFrame(0, "Client event rejected - only supported on private and presence channels"))
+		return
+	}
+	a.mu.RLock()
+	userID, subscribed := c.subs[ch]
+	a.mu.RUnlock()
+	if !subscribed {
+		c.sendBytes(errorFrame(0, "Client event rejected - not subscribed to "+ch))
+		return
+	}
+	if len(f.Data) > a.app.MaxEventBytes {
+		c.sendBytes(errorFrame(0, "Client event rejected - data over "+strconv.Itoa(a.app.MaxEventBytes)+" bytes"))
+		return
+	}
+	now := time.Now().UnixNano()
+	rate := float64(a.app.MaxClientEventsPerSecond)
+	c.tokens = min(rate, c.tokens+float64(now-c.refilled)/1e9*rate)
+	c.refilled = now
+	if c.tokens < 1 {
+		c.sendBytes(errorFrame(CodeClientEventRejeted, "Client event rejected due to rate limit"))
+		return
+	}
+	c.tokens--
+	m := Message{Channel: ch, Event: f.Event, Data: string(f.Data), Raw: true, Exclude: c.id}
+	if isPresence(ch) {
+		m.UserID = userID
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, 5*time.Second)
+	_ = s.publish(ctx, a, m)
+	cancel()
+	s.hooks.clientEvent(a, ch, f.Event, dataString(f.Data), c.id, m.UserID)
+}

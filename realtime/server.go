@@ -1,0 +1,394 @@
+package realtime
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/fasthttp/websocket"
+	"github.com/redis/go-redis/v9"
+	"github.com/valyala/fasthttp"
+)
+
+// Server is a Pusher-protocol server for one or more apps.
+type Server struct {
+	cfg    Config
+	log    *slog.Logger
+	node   string
+	apps   map[string]*appState // by id
+	byKey  map[string]*appState
+	broker Broker
+	store  PresenceStore
+	rdb    redis.UniversalClient
+	hooks  *webhooks
+
+	upgrader websocket.FastHTTPUpgrader
+	httpSrv  *fasthttp.Server
+
+	ctx      context.Context
+	cancel   context.CancelFunc
+	closing  atomic.Bool
+	socketN  atomic.Uint64
+	sockRand uint64
+	bg       sync.WaitGroup
+}
+
+// appState is one app's sockets and this node's channel subscribers.
+type appState struct {
+	app      App
+	mu       sync.RWMutex
+	channels map[string]map[*conn]struct{}
+	sockets  map[string]*conn
+	users    map[string]map[*conn]struct{} // signed-in user id → sockets
+	count    atomic.Int64
+}
+
+// Options override the broker and store ConfigFromEnv would choose; tests
+// use them to build several nodes over one in-memory cluster.
+type Options struct {
+	Broker Broker
+	Store  PresenceStore
+}
+
+// NewServer validates cfg and builds a server. With cfg.RedisURL it
+// connects to Redis for the broker and the store; otherwise both are in memory.
+func NewServer(cfg Config, logger *slog.Logger) (*Server, error) {
+	return NewServerWith(cfg, logger, Options{})
+}
+
+// NewServerWith is NewServer with an explicit broker and store.
+func NewServerWith(cfg Config, logger *slog.Logger, opt Options) (*Server, error) {
+	if err := cfg.normalize(); err != nil {
+		return nil, err
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{cfg: cfg, log: logger, apps: map[string]*appState{}, byKey: map[string]*appState{},
+		broker: opt.Broker, store: opt.Store}
+	var rb [8]byte
+	_, _ = rand.Read(rb[:])
+	s.node = cfg.NodeID
+	if s.node == "" {
+		s.node = hex.EncodeToString(rb[:])
+	}
+	s.sockRand = uint64(rb[0])<<24 | uint64(rb[1])<<16 | uint64(rb[2])<<8 | uint64(rb[3])
+	for _, a := range cfg.Apps {
+		st := &appState{app: a, channels: map[string]map[*conn]struct{}{}, sockets: map[string]*conn{}, users: map[string]map[*conn]struct{}{}}
+		s.apps[a.ID] = st
+		s.byKey[a.Key] = st
+	}
+	if (s.broker == nil || s.store == nil) && cfg.RedisURL != "" {
+		o, err := redis.ParseURL(cfg.RedisURL)
+		if err != nil {
+			return nil, fmt.Errorf("realtime: REDIS_URL: %w", err)
+		}
+		s.rdb = redis.NewClient(o)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err = s.rdb.Ping(ctx).Err()
+		cancel()
+		if err != nil {
+			s.rdb.Close()
+			return nil, fmt.Errorf("realtime: redis %s: %w", o.Addr, err)
+		}
+		if s.broker == nil {
+			s.broker = NewRedisBroker(s.rdb, cfg.RedisPrefix)
+		}
+		if s.store == nil {
+			s.store = NewRedisStore(s.rdb, cfg.RedisPrefix)
+		}
+	}
+	if s.store == nil {
+		s.store = NewMemoryStore()
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	if s.broker != nil {
+		if err := s.broker.Subscribe(s.ctx, s.fromBroker); err != nil {
+			s.cancel()
+			return nil, err
+		}
+	}
+	s.hooks = newWebhooks(s)
+	s.upgrader = websocket.FastHTTPUpgrader{
+		ReadBufferSize:  512,
+		WriteBufferSize: 4096,
+		WriteBufferPool: &sync.Pool{},
+		CheckOrigin:     s.checkOrigin,
+	}
+	s.httpSrv = &fasthttp.Server{
+		Handler:            s.Handler(),
+		Name:               "sharpjob-realtime",
+		ReadBufferSize:     4096,
+		MaxRequestBodySize: 2 << 20,
+		ReadTimeout:        30 * time.Second,
+		IdleTimeout:        60 * time.Second,
+		NoDefaultDate:      true,
+		ReduceMemoryUsage:  true,
+		Logger:             fasthttpLogger{logger},
+	}
+	_ = s.store.Heartbeat(s.ctx, s.node, 3*s.cfg.HeartbeatInterval)
+	s.bg.Add(2)
+	go s.sweep()
+	go s.heartbeat()
+	return s, nil
+}
+
+type fasthttpLogger struct{ l *slog.Logger }
+
+func (f fasthttpLogger) Printf(format string, args ...any) {
+	f.l.Debug(fmt.Sprintf(format, args...))
+}
+
+// NodeID is this node's name in the shared store.
+func (s *Server) NodeID() string { return s.node }
+
+func (s *Server) checkOrigin(ctx *fasthttp.RequestCtx) bool {
+	if len(s.cfg.AllowedOrigins) == 0 {
+		return true
+	}
+	o := string(ctx.Request.Header.Peek("Origin"))
+	if o == "" {
+		return true
+	}
+	for _, a := range s.cfg.AllowedOrigins {
+		if a == "*" || a == o {
+			return true
+		}
+	}
+	return false
+}
+
+// Handler serves /app/{key} WebSockets, the HTTP API under /apps/{id}/ and
+// a health check at / and /up.
+func (s *Server) Handler() fasthttp.RequestHandler {
+	return func(ctx *fasthttp.RequestCtx) {
+		p := ctx.Path()
+		switch {
+		case bytes.HasPrefix(p, []byte("/app/")):
+			s.serveWS(ctx, string(p[len("/app/"):]))
+		case bytes.HasPrefix(p, []byte("/apps/")):
+			s.serveAPI(ctx)
+		case string(p) == "/" || string(p) == "/up":
+			ctx.SetContentType("text/plain")
+			ctx.SetBodyString("OK")
+		default:
+			ctx.Error("not found", fasthttp.StatusNotFound)
+		}
+	}
+}
+
+// ListenAndServe listens on addr (cfg.Addr when empty) and serves until Shutdown.
+func (s *Server) ListenAndServe(addr string) error {
+	if addr == "" {
+		addr = s.cfg.Addr
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return s.Serve(ln)
+}
+
+// Serve serves on ln until Shutdown.
+func (s *Server) Serve(ln net.Listener) error {
+	err := s.httpSrv.Serve(ln)
+	if s.closing.Load() {
+		return nil
+	}
+	return err
+}
+
+// Shutdown closes every socket with 4200 (clients reconnect, to another node
+// if there is one), waits for them to drain, removes this node from the
+// shared store and flushes webhooks, within ctx.
+func (s *Server) Shutdown(ctx context.Context) error {
+	if !s.closing.CompareAndSwap(false, true) {
+		return nil
+	}
+	var all []*conn
+	for _, a := range s.apps {
+		a.mu.RLock()
+		for _, c := range a.sockets {
+			all = append(all, c)
+		}
+		a.mu.RUnlock()
+	}
+	for _, c := range all {
+		c.closeWith(CodeReconnect, "Server shutting down")
+	}
+	_ = s.httpSrv.ShutdownWithContext(ctx)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+wait:
+	for s.connCount() > 0 {
+		select {
+		case <-ctx.Done():
+			break wait
+		case <-tick.C:
+		}
+	}
+	s.cancel()
+	s.bg.Wait()
+	rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	reaped, _ := s.store.Reap(rctx, s.node)
+	cancel()
+	s.afterReap(reaped)
+	s.hooks.close(ctx)
+	if s.broker != nil {
+		_ = s.broker.Close()
+	}
+	if s.rdb != nil {
+		_ = s.rdb.Close()
+	}
+	return ctx.Err()
+}
+
+func (s *Server) connCount() int64 {
+	var n int64
+	for _, a := range s.apps {
+		n += a.count.Load()
+	}
+	return n
+}
+
+// sweep pings silent sockets, closes those that do not answer (4201) and
+// those that never subscribed (4202). One goroutine for all sockets.
+func (s *Server) sweep() {
+	defer s.bg.Done()
+	every := min(s.cfg.ActivityTimeout, s.cfg.PongTimeout) / 4
+	if s.cfg.UnsubscribedTimeout > 0 {
+		every = min(every, s.cfg.UnsubscribedTimeout/4)
+	}
+	every = max(min(every, 5*time.Second), 50*time.Millisecond)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	var batch []*conn
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := time.Now().UnixNano()
+		for _, a := range s.apps {
+			batch = batch[:0]
+			a.mu.RLock()
+			for _, c := range a.sockets {
+				batch = append(batch, c)
+			}
+			a.mu.RUnlock()
+			for _, c := range batch {
+				c.checkActivity(now)
+			}
+		}
+		clear(batch)
+	}
+}
+
+func (s *Server) heartbeat() {
+	defer s.bg.Done()
+	t := time.NewTicker(s.cfg.HeartbeatInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(s.ctx, s.cfg.HeartbeatInterval)
+		if err := s.store.Heartbeat(ctx, s.node, 3*s.cfg.HeartbeatInterval); err != nil {
+			s.log.Warn("realtime: heartbeat", "err", err)
+		}
+		reaped, err := s.store.Reap(ctx, "")
+		cancel()
+		if err != nil {
+			s.log.Warn("realtime: reap", "err", err)
+		}
+		s.afterReap(reaped)
+	}
+}
+
+// afterReap announces the departures of a dead node's sockets.
+func (s *Server) afterReap(reaped []Reaped) {
+	for _, r := range reaped {
+		a := s.apps[r.App]
+		if a == nil {
+			continue
+		}
+		s.afterLeave(a, r.Channel, "", r.LeaveResult)
+	}
+}
+
+// newSocketID returns a unique "N.N" socket id.
+func (s *Server) newSocketID() string {
+	n := s.socketN.Add(1)
+	return strconv.FormatUint(s.sockRand, 10) + "." + strconv.FormatUint(n, 10)
+}
+
+// fromBroker delivers another node's message here.
+func (s *Server) fromBroker(m Message) {
+	if m.Node == s.node {
+		return
+	}
+	if a := s.apps[m.App]; a != nil {
+		s.deliverLocal(a, m)
+	}
+}
+
+// publish delivers m here and to every other node.
+func (s *Server) publish(ctx context.Context, a *appState, m Message) error {
+	m.Node, m.App = s.node, a.app.ID
+	s.deliverLocal(a, m)
+	if s.broker != nil {
+		return s.broker.Publish(ctx, m)
+	}
+	return nil
+}
+
+// deliverLocal sends m to this node's subscribers, encoding the frame once.
+func (s *Server) deliverLocal(a *appState, m Message) {
+	if m.Kind == "terminate" {
+		a.mu.RLock()
+		var cs []*conn
+		for c := range a.users[m.UserID] {
+			cs = append(cs, c)
+		}
+		a.mu.RUnlock()
+		for _, c := range cs {
+			c.closeWith(CodeUnauthorized, "Connection terminated by the server")
+		}
+		return
+	}
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	subs := a.channels[m.Channel]
+	if len(subs) == 0 {
+		return
+	}
+	var frame []byte
+	if m.Raw {
+		frame = rawEventFrame(m.Event, m.Channel, []byte(m.Data), m.UserID)
+	} else {
+		frame = eventFrame(m.Event, m.Channel, m.Data, m.UserID)
+	}
+	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, frame)
+	if err != nil {
+		return
+	}
+	for c := range subs {
+		if c.id != m.Exclude {
+			c.send(outFrame{pm: pm})
+		}
+	}
+}
+
+var errUnknownApp = errors.New("unknown app")
