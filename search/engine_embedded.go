@@ -231,8 +231,10 @@ func ftsQuery(q string, cols ...string) string {
 func distanceSQL(p Point, latCol, lngCol string) string {
 	const rad = math.Pi / 180
 	f := func(v float64) string { return strconv.FormatFloat(v, 'g', 17, 64) }
-	return fmt.Sprintf("(2 * %s * asin(min(1.0, sqrt(pow(sin((radians(%s) - %s) / 2), 2) + %s * cos(radians(%s)) * pow(sin((radians(%s) - %s) / 2), 2)))))",
-		f(earthRadiusKm), latCol, f(p.Lat*rad), f(math.Cos(p.Lat*rad)), latCol, lngCol, f(p.Lng*rad))
+	sinLat := fmt.Sprintf("sin((radians(%s) - %s) / 2)", latCol, f(p.Lat*rad))
+	sinLng := fmt.Sprintf("sin((radians(%s) - %s) / 2)", lngCol, f(p.Lng*rad))
+	return fmt.Sprintf("(2 * %s * asin(min(1.0, sqrt(%s * %s + %s * cos(radians(%s)) * %s * %s))))",
+		f(earthRadiusKm), sinLat, sinLat, f(math.Cos(p.Lat*rad)), latCol, sinLng, sinLng)
 }
 
 type sqlQuery struct {
