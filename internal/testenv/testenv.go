@@ -7,6 +7,7 @@ package testenv
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -176,4 +177,30 @@ func WaitHTTP(tb testing.TB, url string, within time.Duration) {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// BuildPlugin compiles the guest package pkg (an import path or ./path from the repo
+// root) to dir/NAME.wasm and copies its manifest to dir/NAME.json. Go's build cache
+// keeps repeated builds cheap.
+func BuildPlugin(tb testing.TB, pkg, manifest, dir string) string {
+	tb.Helper()
+	body, err := os.ReadFile(filepath.Join(Root(), manifest))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var m struct{ Name string }
+	if err := json.Unmarshal(body, &m); err != nil || m.Name == "" {
+		tb.Fatalf("manifest %s: %v", manifest, err)
+	}
+	out := filepath.Join(dir, m.Name+".wasm")
+	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", out, pkg)
+	cmd.Dir = Root()
+	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		tb.Fatalf("build %s: %v\n%s", pkg, err, b)
+	}
+	if err := os.WriteFile(filepath.Join(dir, m.Name+".json"), body, 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	return out
 }

@@ -1,0 +1,5 @@
+package plugin_test
+
+import "os"
+
+var readFile = os.ReadFile
