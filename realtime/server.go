@@ -133,7 +133,9 @@ func NewServerWith(cfg Config, logger *slog.Logger, opt Options) (*Server, error
 		IdleTimeout:        60 * time.Second,
 		NoDefaultDate:      true,
 		ReduceMemoryUsage:  true,
-		Logger:             fasthttpLogger{logger},
+		// Sockets outlive the hijack handler's writes: we close them ourselves.
+		KeepHijackedConns: true,
+		Logger:            fasthttpLogger{logger},
 	}
 	_ = s.store.Heartbeat(s.ctx, s.node, 3*s.cfg.HeartbeatInterval)
 	s.bg.Add(2)
