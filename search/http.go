@@ -73,8 +73,9 @@ func (h *HTTP) Handle(ctx *fasthttp.RequestCtx, p api.Principal) bool {
 	return true
 }
 
-func (h *HTTP) context(ctx *fasthttp.RequestCtx) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(ctx, h.Timeout)
+func (h *HTTP) context(*fasthttp.RequestCtx) (context.Context, context.CancelFunc) {
+	// Not derived from ctx: a *RequestCtx must not outlive the handler.
+	return context.WithTimeout(context.Background(), h.Timeout)
 }
 
 // fail answers an engine or database error: 503 when search is unreachable, else 500.
