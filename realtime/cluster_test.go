@@ -1,0 +1,96 @@
+package realtime
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	pusher "github.com/pusher/pusher-http-go/v5"
+)
+
+// TestCluster runs two nodes over each backend (Redis: real pub/sub and Lua).
+func TestCluster(t *testing.T) {
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) {
+			b, st := be.build(t)
+			cfg := testConfig()
+			cfg.HeartbeatInterval = 100 * time.Millisecond
+			n1 := mustServer(t, cfg, Options{Broker: b, Store: st})
+			n2 := mustServer(t, cfg, Options{Broker: b, Store: st})
+
+			// Events published on one node reach subscribers on both.
+			a, c := mustDial(t, n1.addr, testKey), mustDial(t, n2.addr, testKey)
+			a.subscribe("news")
+			c.subscribe("news")
+			if err := sdk(n2).Trigger("news", "hello", "x"); err != nil {
+				t.Fatal(err)
+			}
+			a.expect("hello")
+			c.expect("hello")
+			mustPublish(t, n1, "news", "again", "y")
+			c.expect("again")
+
+			// Occupancy and presence are global.
+			a.subscribePresence("presence-room", "1", `{"n":"a"}`)
+			f := c.subscribePresence("presence-room", "2", `{"n":"c"}`)
+			if !strings.Contains(f.str(), `"count":2`) || !strings.Contains(f.str(), `"1"`) {
+				t.Errorf("node 2 sees members %s", f.Data)
+			}
+			if m := a.expect("pusher_internal:member_added"); !strings.Contains(m.str(), `"2"`) {
+				t.Errorf("member_added across nodes %s", m.Data)
+			}
+			info := "subscription_count"
+			ch, err := sdk(n1).Channel("news", pusher.ChannelParams{Info: &info})
+			if err != nil || ch.SubscriptionCount != 2 {
+				t.Errorf("news seen from node 1: %+v %v", ch, err)
+			}
+			users, err := sdk(n1).GetChannelUsers("presence-room")
+			if err != nil || len(users.List) != 2 {
+				t.Errorf("users seen from node 1: %+v %v", users, err)
+			}
+
+			// Client events cross nodes, with user_id on presence.
+			a.send(`{"event":"client-wave","channel":"presence-room","data":{"x":1}}`)
+			if f := c.expect("client-wave"); f.UserID != "1" {
+				t.Errorf("client event user_id %q", f.UserID)
+			}
+
+			// Cache channels are shared.
+			mustPublish(t, n1, "cache-last", "v", "42")
+			d := mustDial(t, n2.addr, testKey)
+			d.subscribe("cache-last")
+			if f := d.expect("v"); f.str() != "42" {
+				t.Errorf("cache replay on node 2: %s", f.Data)
+			}
+
+			// Terminate reaches the node holding the user's socket.
+			ud := `{"id":"t1"}`
+			c.send(`{"event":"pusher:signin","data":{"auth":%q,"user_data":%q}}`, SignUser(testKey, testSecret, c.socketID, ud), ud)
+			c.expect("pusher:signin_success")
+			if code := rawPost(t, n1, "/apps/"+testID+"/users/t1/terminate_connections", "", nil); code != 200 {
+				t.Fatalf("terminate %d", code)
+			}
+			if code := c.expectClose(); code != CodeUnauthorized {
+				t.Errorf("terminate close %d", code)
+			}
+			// c's presence membership goes with it.
+			if m := a.expect("pusher_internal:member_removed"); m.str() != `{"user_id":"2"}` {
+				t.Errorf("member_removed %s", m.Data)
+			}
+
+			// A node that dies without shutting down is reaped by the other.
+			e := mustDial(t, n2.addr, testKey)
+			e.subscribePresence("presence-room", "3", "null")
+			a.expect("pusher_internal:member_added")
+			n2.cancel() // stops n2's heartbeat and broker subscription: it looks dead
+			if m := a.expect("pusher_internal:member_removed"); m.str() != `{"user_id":"3"}` {
+				t.Errorf("dead node's member removed: %s", m.Data)
+			}
+			eventually(t, "dead node's subscriptions gone", func() bool {
+				ci, err := st.Info(context.Background(), testID, "presence-room")
+				return err == nil && ci.Subscriptions == 1 && ci.Users == 1
+			})
+		})
+	}
+}
