@@ -102,8 +102,7 @@ func (s *Syncer) DrainOnce(ctx context.Context) (int, error) {
 		if err != nil {
 			return total, err
 		}
-		if len(rows) == 0 {
-			s.setErr(nil)
+		if len(rows) == 0 { // nothing due: the last outcome stands
 			return total, nil
 		}
 		done, err := s.process(ctx, rows)
