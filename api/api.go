@@ -36,13 +36,16 @@ var Summary = laravel.Summary
 
 // JSON writes v with the given status.
 func JSON(ctx *fasthttp.RequestCtx, status int, v any) {
-	body, err := json.Marshal(v)
-	if err != nil {
-		status, body = fasthttp.StatusInternalServerError, []byte(`{"message":"Server Error"}`)
+	ctx.SetContentType("application/json")
+	enc := json.NewEncoder(ctx) // writes the body; no HTML escaping, so links keep their '&'
+	enc.SetEscapeHTML(false)
+	ctx.Response.ResetBody()
+	if err := enc.Encode(v); err != nil {
+		ctx.Response.ResetBody()
+		status = fasthttp.StatusInternalServerError
+		ctx.SetBodyString(`{"message":"Server Error"}`)
 	}
 	ctx.SetStatusCode(status)
-	ctx.SetContentType("application/json")
-	ctx.SetBody(body)
 }
 
 // Error writes {"message": msg} with status.

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 
@@ -17,9 +19,12 @@ import (
 // CTEs, joins and RETURNING clauses are all seen. Triggers run as sub-programs of the
 // schema's own making and are not charged to the plugin.
 //
-// A write also opens the tables its foreign keys point at, or that point at it, to
+// A write to a table with triggers runs them, and EXPLAIN lists their programs too:
+// tables the triggers name (the search outbox) are the schema's doing, not the
+// plugin's. A write also opens the tables its foreign keys point at, or that point at it, to
 // enforce them; those reads belong to the schema, not to the plugin, and tell it no
-// more than the constraint error would.
+// more than the constraint error would, and writes them for ON DELETE CASCADE as the
+// schema says. A table the statement names itself is always charged.
 //
 // Secret columns (password hashes) are refused to every plugin whatever its grants:
 // a Column read on a cursor over that table's own b-tree at that column's index.
@@ -34,7 +39,9 @@ type Guard struct {
 	isTable map[int64]bool            // root page is a table's own b-tree, not an index
 	secrets map[string]map[int64]bool // table → secret column indexes
 	vtabs   []string                  // virtual tables (FTS5 indexes and the like)
+	tables  []string                  // every table name, lower case
 	fks     map[string][]string       // table → tables it references or is referenced by
+	trig    map[string][]string       // table → tables its triggers name
 	cache   map[string]*access
 }
 
@@ -42,6 +49,7 @@ type access struct {
 	reads, writes []string
 	secret        string // "table.column" read, if any
 	vtabsNamed    bool
+	direct        map[string]bool // tables named in the statement text
 }
 
 // secretColumns no plugin may read.
@@ -231,7 +239,10 @@ func (g *Guard) classify(ctx context.Context, ops []op, lowerSQL string) (*acces
 	}
 	g.mu.RLock()
 	defer g.mu.RUnlock()
-	a := &access{}
+	a := &access{direct: map[string]bool{}}
+	for _, t := range namedIn(lowerSQL, g.tables) {
+		a.direct[t] = true
+	}
 	cursors := map[int64]int64{} // cursor → root page of a table b-tree
 	reads, writes := map[string]bool{}, map[string]bool{}
 	for _, o := range ops {
@@ -270,9 +281,20 @@ func (g *Guard) classify(ctx context.Context, ops []op, lowerSQL string) (*acces
 	for _, t := range a.reads {
 		reads[t] = true
 	}
-	for w := range writes {
+	for w := range maps.Clone(writes) {
 		for _, related := range g.fks[w] {
-			delete(reads, related) // foreign key enforcement
+			if related != w && !a.direct[related] {
+				delete(reads, related)  // foreign key enforcement
+				delete(writes, related) // ON DELETE CASCADE
+			}
+		}
+		for _, t := range g.trig[w] {
+			if t != w {
+				if !a.direct[t] {
+					delete(reads, t) // trigger programs
+					delete(writes, t)
+				}
+			}
 		}
 	}
 	a.reads = a.reads[:0]
@@ -284,6 +306,8 @@ func (g *Guard) classify(ctx context.Context, ops []op, lowerSQL string) (*acces
 	for t := range writes {
 		a.writes = append(a.writes, t)
 	}
+	slices.Sort(a.reads)
+	slices.Sort(a.writes)
 	return a, nil
 }
 
@@ -297,13 +321,20 @@ func (g *Guard) loadSchema(ctx context.Context) error {
 		return fmt.Errorf("read schema: %w", err)
 	}
 	roots, isTable := map[int64]string{1: "sqlite_schema"}, map[int64]bool{1: true}
-	var vtabs []string
+	var vtabs, tables []string
+	triggers := map[string][]string{} // table → trigger bodies
 	for rows.Next() {
 		var typ, tbl, ddl string
 		var root sql.NullInt64
 		if err := rows.Scan(&typ, &tbl, &root, &ddl); err != nil {
 			rows.Close()
 			return err
+		}
+		if typ == "trigger" {
+			triggers[tbl] = append(triggers[tbl], strings.ToLower(ddl))
+		}
+		if typ == "table" {
+			tables = append(tables, strings.ToLower(tbl))
 		}
 		if root.Int64 > 0 {
 			roots[root.Int64] = tbl
@@ -313,6 +344,12 @@ func (g *Guard) loadSchema(ctx context.Context) error {
 		}
 	}
 	rows.Close()
+	trig := map[string][]string{}
+	for tbl, bodies := range triggers {
+		for _, body := range bodies {
+			trig[tbl] = append(trig[tbl], namedIn(body, tables)...)
+		}
+	}
 	fks := map[string][]string{}
 	frows, err := g.db.R.QueryContext(ctx, `SELECT m.name, p."table" FROM sqlite_schema m, pragma_foreign_key_list(m.name) p WHERE m.type = 'table'`)
 	if err != nil {
@@ -353,7 +390,7 @@ func (g *Guard) loadSchema(ctx context.Context) error {
 		crow.Close()
 	}
 	g.mu.Lock()
-	g.roots, g.isTable, g.secrets, g.vtabs, g.fks = roots, isTable, secrets, vtabs, fks
+	g.roots, g.isTable, g.secrets, g.vtabs, g.fks, g.trig, g.tables = roots, isTable, secrets, vtabs, fks, trig, tables
 	g.mu.Unlock()
 	return nil
 }

@@ -163,7 +163,7 @@ func TestFaultsFailOnlyTheirOwnRequest(t *testing.T) {
 			start := time.Now()
 			resp, err := get(t, v, c.what)
 			wg.Wait()
-			if resp.Status != c.status && !(c.what == "stack" && resp.Status >= 500) { // a deep stack may trap or run out the clock
+			if resp.Status != c.status && !((c.what == "stack" || c.what == "oom") && resp.Status >= 500) { // on a loaded machine these may run out the clock before they trap
 				t.Fatalf("status %d (%v), want %d", resp.Status, err, c.status)
 			}
 			if c.status >= 500 && c.what != "panic" && err == nil {

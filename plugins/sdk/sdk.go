@@ -16,6 +16,7 @@
 package sdk
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"net/url"
@@ -148,11 +149,13 @@ type Errors = laravel.Errors
 
 // JSON answers v encoded as JSON.
 func JSON(status int, v any) Response {
-	body, err := json.Marshal(v)
-	if err != nil {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // links keep their '&'
+	if err := enc.Encode(v); err != nil {
 		return Error(500, "Server Error")
 	}
-	return Response{Status: status, ContentType: "application/json", Body: body}
+	return Response{Status: status, ContentType: "application/json", Body: bytes.TrimSuffix(b.Bytes(), []byte("\n"))}
 }
 
 // RawJSON answers body, which must already be JSON.
