@@ -228,6 +228,13 @@ func ValidateRegistration(in map[string]any) (Registration, api.Errors) {
 
 var errEmailTaken = errors.New("email taken")
 
+// EmailTaken reports whether a user has this email (case-insensitively).
+func (id *Identity) EmailTaken(ctx context.Context, email string) bool {
+	var n int
+	_ = id.db.R.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE email = ?`, email).Scan(&n)
+	return n > 0
+}
+
 // Register creates a user with a bcrypt hash of the password.
 func (id *Identity) Register(ctx context.Context, r Registration) (User, error) {
 	hash, err := bcrypt.GenerateFromPassword([]byte(r.Password), id.cost)

@@ -377,6 +377,9 @@ func (s *Server) register(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	r, errs := ValidateRegistration(in)
+	if len(errs) > 0 && errs["email"] == nil && s.identity.EmailTaken(context.Background(), r.Email) {
+		errs.Add("email", "The email has already been taken.") // all errors in one answer, as Laravel's validator gives them
+	}
 	if len(errs) > 0 {
 		api.Invalid(ctx, errs)
 		return
