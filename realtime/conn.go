@@ -1,9 +1,13 @@
 package realtime
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -167,25 +171,77 @@ func (s *Server) serveWS(ctx *fasthttp.RequestCtx, key string) {
 	if code == 0 && a.app.MaxConnections > 0 && a.count.Load() >= int64(a.app.MaxConnections) {
 		code, msg = CodeOverCapacity, "Over capacity"
 	}
-	err := s.upgrader.Upgrade(ctx, func(ws *websocket.Conn) {
-		if code != 0 {
-			_ = ws.SetWriteDeadline(time.Now().Add(5 * time.Second))
-			_ = ws.WriteMessage(websocket.TextMessage, errorFrame(code, msg))
-			_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, msg), time.Now().Add(5*time.Second))
-			_ = ws.SetReadDeadline(time.Now().Add(2 * time.Second))
-			for i := 0; i < 8; i++ { // wait for the close reply, bounded
-				if _, _, err := ws.NextReader(); err != nil {
-					break
-				}
-			}
-			_ = ws.Close()
+	if !websocket.FastHTTPIsWebSocketUpgrade(ctx) {
+		ctx.Error("expected a WebSocket upgrade", fasthttp.StatusUpgradeRequired)
+		return
+	}
+	// Copy what the handshake needs: ctx must not be used after Hijack.
+	req := &http.Request{Method: http.MethodGet, Header: http.Header{}, Host: string(ctx.Host())}
+	ctx.Request.Header.VisitAll(func(k, v []byte) { req.Header.Add(string(k), string(v)) })
+	ctx.HijackSetNoResponse(true)
+	ctx.Hijack(func(hc net.Conn) {
+		// Take the raw socket so fasthttp's 4 KiB request reader is not kept
+		// for the socket's lifetime (Server.KeepHijackedConns is set, and this
+		// handler returns at once).
+		raw := hc
+		if u, ok := hc.(interface{ UnsafeConn() net.Conn }); ok {
+			raw = u.UnsafeConn()
+		}
+		ws, err := s.upgrader.Upgrade(&hijackWriter{conn: raw, h: http.Header{}}, req, nil)
+		if err != nil {
+			s.log.Debug("realtime: upgrade", "err", err)
+			_ = raw.Close()
 			return
 		}
-		s.runConn(a, ws)
+		if code != 0 {
+			go refuse(ws, code, msg)
+			return
+		}
+		go s.runConn(a, ws)
 	})
-	if err != nil {
-		s.log.Debug("realtime: upgrade", "err", err)
+}
+
+// refuse sends pusher:error and closes with code.
+func refuse(ws *websocket.Conn, code int, msg string) {
+	_ = ws.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	_ = ws.WriteMessage(websocket.TextMessage, errorFrame(code, msg))
+	_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, msg), time.Now().Add(5*time.Second))
+	_ = ws.SetReadDeadline(time.Now().Add(2 * time.Second))
+	for i := 0; i < 8; i++ { // wait for the close reply, bounded
+		if _, _, err := ws.NextReader(); err != nil {
+			break
+		}
 	}
+	_ = ws.Close()
+}
+
+// hijackWriter lets the net/http Upgrader run on a socket fasthttp handed
+// over: Hijack returns the raw connection (nothing is buffered: the client
+// waits for the 101 before sending frames), errors are written as plain
+// HTTP responses.
+type hijackWriter struct {
+	conn   net.Conn
+	h      http.Header
+	status int
+}
+
+func (w *hijackWriter) Header() http.Header { return w.h }
+func (w *hijackWriter) WriteHeader(code int) {
+	w.status = code
+}
+func (w *hijackWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	_ = w.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	head := fmt.Sprintf("HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\nConnection: close\r\n\r\n", w.status, http.StatusText(w.status), len(b))
+	if _, err := w.conn.Write([]byte(head)); err != nil {
+		return 0, err
+	}
+	return w.conn.Write(b)
+}
+func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	return w.conn, bufio.NewReadWriter(bufio.NewReaderSize(w.conn, 16), bufio.NewWriterSize(w.conn, 16)), nil
 }
 
 func (s *Server) runConn(a *appState, ws *websocket.Conn) {

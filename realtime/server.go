@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -31,7 +32,7 @@ type Server struct {
 	rdb    redis.UniversalClient
 	hooks  *webhooks
 
-	upgrader websocket.FastHTTPUpgrader
+	upgrader websocket.Upgrader
 	httpSrv  *fasthttp.Server
 
 	ctx      context.Context
@@ -118,11 +119,12 @@ func NewServerWith(cfg Config, logger *slog.Logger, opt Options) (*Server, error
 		}
 	}
 	s.hooks = newWebhooks(s)
-	s.upgrader = websocket.FastHTTPUpgrader{
-		ReadBufferSize:  512,
-		WriteBufferSize: 4096,
-		WriteBufferPool: &sync.Pool{},
-		CheckOrigin:     s.checkOrigin,
+	s.upgrader = websocket.Upgrader{
+		HandshakeTimeout: 10 * time.Second,
+		ReadBufferSize:   512,
+		WriteBufferSize:  4096,
+		WriteBufferPool:  &sync.Pool{},
+		CheckOrigin:      s.checkOrigin,
 	}
 	s.httpSrv = &fasthttp.Server{
 		Handler:            s.Handler(),
@@ -153,11 +155,11 @@ func (f fasthttpLogger) Printf(format string, args ...any) {
 // NodeID is this node's name in the shared store.
 func (s *Server) NodeID() string { return s.node }
 
-func (s *Server) checkOrigin(ctx *fasthttp.RequestCtx) bool {
+func (s *Server) checkOrigin(r *http.Request) bool {
 	if len(s.cfg.AllowedOrigins) == 0 {
 		return true
 	}
-	o := string(ctx.Request.Header.Peek("Origin"))
+	o := r.Header.Get("Origin")
 	if o == "" {
 		return true
 	}
