@@ -40,11 +40,9 @@ func NewMeili(cfg MeiliConfig) *Meili {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 10 * time.Second
 	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 64, 64
 	client := meilisearch.New(cfg.URL,
 		meilisearch.WithAPIKey(cfg.Key),
-		meilisearch.WithCustomClient(&http.Client{Transport: tr, Timeout: cfg.Timeout}),
+		meilisearch.WithCustomClient(&http.Client{Transport: meiliTransport(), Timeout: cfg.Timeout}),
 		meilisearch.WithCustomRetries([]int{502, 503, 504}, 2))
 	return &Meili{client: client, prefix: cfg.Prefix, poll: cfg.Poll}
 }
@@ -299,26 +297,19 @@ func (m *Meili) Rebuild(ctx context.Context, index Index, fill func(put func(Bat
 	if err := m.wait(ctx, "settings of "+tmp, info, err); err != nil {
 		return err
 	}
-	// Keep one batch in flight while the next is read from the database.
-	var pending *meilisearch.TaskInfo
+	// Enqueue every batch without waiting: Meilisearch auto-batches consecutive
+	// additions to one index into one indexing run, much faster than one by one.
+	var tasks []*meilisearch.TaskInfo
 	err = fill(func(b Batch) error {
-		tasks, err := m.enqueue(ctx, b, func(Index) string { return tmp })
-		if err != nil {
-			return err
-		}
-		if pending != nil {
-			if err := m.wait(ctx, "fill "+tmp, pending, nil); err != nil {
-				return err
-			}
-		}
-		pending = nil
-		if len(tasks) > 0 {
-			pending = tasks[len(tasks)-1]
-		}
-		return nil
+		t, err := m.enqueue(ctx, b, func(Index) string { return tmp })
+		tasks = append(tasks, t...)
+		return err
 	})
-	if err == nil && pending != nil {
-		err = m.wait(ctx, "fill "+tmp, pending, nil)
+	for _, t := range tasks {
+		if err != nil {
+			break
+		}
+		err = m.wait(ctx, "fill "+tmp, t, nil)
 	}
 	if err != nil {
 		return err

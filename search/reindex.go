@@ -56,7 +56,7 @@ func Reindex(ctx context.Context, db *store.DB, engine Engine, progress func(don
 }
 
 // ReindexBatch is how many documents Reindex reads and sends at a time.
-var ReindexBatch = 2000
+var ReindexBatch = 5000
 
 func reindex(ctx context.Context, db *store.DB, engine Engine, indexes []Index, progress func(done, total int)) error {
 	if progress == nil {
