@@ -9,8 +9,9 @@ package plugin
 //	sj_handle(len i32) -> i64      handle the wire.Request at the buffer; the result
 //	                               packs ptr<<32 | len of the encoded wire.Response
 //
-// A request costs two guest calls and one bulk copy each way: the host writes the
-// request straight into linear memory and reads the response straight out of it.
+// A request costs one guest call and one bulk copy each way: the host writes the
+// request straight into linear memory (the buffer's address is cached until a larger
+// request needs sj_buffer again) and reads the response straight out of it.
 //
 // Module "sharpjob:host", the capabilities, each checked against the manifest:
 //

@@ -3,8 +3,10 @@ package plugin
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"github.com/mysharpjob/sharpjob/plugins/sdk"
+	"github.com/mysharpjob/sharpjob/plugins/sdk/wire"
 )
 
 // NativeHost serves natively linked plugin handlers (plugins/sdk built without
@@ -27,4 +29,21 @@ func (h *nativeHost) Config(key string) (string, bool) { return h.config(key) }
 
 func (h *nativeHost) Log(level int, msg string) {
 	h.log.Log(context.Background(), slog.Level((level-1)*4), msg, "source", "plugin")
+}
+
+// NativeVersion wraps natively linked handlers as a Version the registry can route
+// to, so the very same host (routing, identity, logging) serves them without Wasm.
+// It installs a NativeHost for the sdk: one native plugin per process.
+func NativeVersion(env *Env, m Manifest, rt *sdk.Router) (*Version, error) {
+	h, err := NativeHost(env, m)
+	if err != nil {
+		return nil, err
+	}
+	sdk.UseHost(h)
+	return &Version{Manifest: m, Path: "(native)", LoadedAt: time.Now(), env: env, log: env.Logger, native: rt}, nil
+}
+
+func (v *Version) handleNative(req *wire.Request) wire.Response {
+	r := sdk.Request{Request: *req}
+	return v.native.Dispatch(&r)
 }

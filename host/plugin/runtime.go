@@ -36,6 +36,7 @@ import (
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 	"github.com/tetratelabs/wazero/sys"
 
+	"github.com/mysharpjob/sharpjob/plugins/sdk"
 	"github.com/mysharpjob/sharpjob/plugins/sdk/wire"
 	"github.com/mysharpjob/sharpjob/store"
 )
@@ -86,6 +87,8 @@ type Version struct {
 	modCfg   wazero.ModuleConfig
 	log      *slog.Logger
 
+	native   *sdk.Router // set for a NativeVersion: no Wasm at all
+
 	pool     chan *instance
 	live     atomic.Int32 // instances alive (pooled + in use)
 	inflight sync.WaitGroup
@@ -104,6 +107,8 @@ type instance struct {
 	bufFn    api.Function
 	handleFn api.Function
 	stack    [1]uint64
+	bufPtr   uint32 // the guest's request buffer, as sj_buffer last answered
+	bufCap   uint32
 	uses     int
 	call     callState
 	reqBuf   []byte
@@ -202,6 +207,9 @@ func (v *Version) newInstance(ctx context.Context) (*instance, error) {
 
 // MemoryBytes reports the linear memory of one warm instance (for /healthz and bench).
 func (v *Version) MemoryBytes() uint32 {
+	if v.native != nil {
+		return 0
+	}
 	select {
 	case inst := <-v.pool:
 		n := inst.mem.Size()
@@ -220,6 +228,9 @@ func (v *Version) Handle(ctx context.Context, req *wire.Request, reqLog *slog.Lo
 	}
 	defer v.inflight.Done()
 	v.Requests.Add(1)
+	if v.native != nil {
+		return v.handleNative(req), nil
+	}
 	inst, err := v.get(ctx)
 	if err != nil {
 		v.Failures.Add(1)
@@ -247,11 +258,14 @@ func (v *Version) run(parent context.Context, inst *instance, req *wire.Request,
 	ctx = context.WithValue(ctx, callKey{}, &inst.call)
 
 	inst.reqBuf = req.Encode(inst.reqBuf[:0])
-	inst.stack[0] = uint64(len(inst.reqBuf))
-	if err := inst.bufFn.CallWithStack(ctx, inst.stack[:]); err != nil {
-		return resp, guestError(ctx, err)
+	if n := uint32(len(inst.reqBuf)); n > inst.bufCap { // the guest's buffer only moves when it grows
+		inst.stack[0] = uint64(max(n, 64<<10))
+		if err := inst.bufFn.CallWithStack(ctx, inst.stack[:]); err != nil {
+			return resp, guestError(ctx, err)
+		}
+		inst.bufPtr, inst.bufCap = uint32(inst.stack[0]), max(n, 64<<10)
 	}
-	if !inst.mem.Write(uint32(inst.stack[0]), inst.reqBuf) {
+	if !inst.mem.Write(inst.bufPtr, inst.reqBuf) {
 		return resp, errors.New("guest buffer out of range")
 	}
 	inst.stack[0] = uint64(len(inst.reqBuf))
@@ -371,6 +385,9 @@ func (v *Version) Close(ctx context.Context) error {
 	select {
 	case <-done:
 	case <-ctx.Done():
+	}
+	if v.rt == nil {
+		return nil
 	}
 	return v.rt.Close(context.Background())
 }

@@ -51,10 +51,10 @@ type loaded struct {
 
 func load(id int64) (loaded, bool, error) {
 	res, err := sdk.Query(selectJob, id)
-	if err != nil || len(res.Rows) == 0 {
+	if err != nil || res.Len() == 0 {
 		return loaded{}, false, err
 	}
-	return loaded{json: []byte(res.Text(0, 0)), clientID: res.Int(0, 1), status: res.Text(0, 2), artisanID: res.Int(0, 3)}, true, nil
+	return loaded{json: res.Bytes(0, 0), clientID: res.Int(0, 1), status: string(res.Bytes(0, 2)), artisanID: res.Int(0, 3)}, true, nil
 }
 
 func data(status int, obj []byte) sdk.Response {
@@ -336,10 +336,10 @@ func listJobs(r *sdk.Request) sdk.Response {
 	if err != nil {
 		return serverError(err)
 	}
-	items := make([]json.RawMessage, len(res.Rows))
+	items := make([]json.RawMessage, res.Len())
 	total := 0
-	for i := range res.Rows {
-		items[i] = json.RawMessage(res.Text(i, 0))
+	for i := range items {
+		items[i] = json.RawMessage(res.Bytes(i, 0))
 		total = int(res.Int(i, 1))
 	}
 	if len(items) == 0 && page > 1 { // past the end: the window held no row to count with

@@ -29,27 +29,34 @@ import (
 // Handler serves one route.
 type Handler func(*Request) Response
 
-// Router maps "METHOD pattern" (the manifest's route, e.g. "GET /api/jobs/{id}") to a
-// handler. The host has already matched the path; the guest only looks the route up.
-type Router struct{ routes map[string]Handler }
+// Router maps a method and the manifest's route pattern (e.g. GET "/api/jobs/{id}")
+// to a handler. The host has already matched the path; the guest only looks it up.
+type Router struct{ routes map[string]map[string]Handler }
 
-func NewRouter() *Router { return &Router{routes: map[string]Handler{}} }
+func NewRouter() *Router { return &Router{routes: map[string]map[string]Handler{}} }
 
 // Handle registers h for method and pattern, exactly as the manifest spells them.
-func (rt *Router) Handle(method, pattern string, h Handler) { rt.routes[method+" "+pattern] = h }
+func (rt *Router) Handle(method, pattern string, h Handler) {
+	if rt.routes[method] == nil {
+		rt.routes[method] = map[string]Handler{}
+	}
+	rt.routes[method][pattern] = h
+}
 
-// Routes lists the registered "METHOD pattern" keys; the host checks them against the manifest.
+// Routes lists the registered "METHOD pattern" pairs.
 func (rt *Router) Routes() []string {
-	out := make([]string, 0, len(rt.routes))
-	for k := range rt.routes {
-		out = append(out, k)
+	var out []string
+	for m, patterns := range rt.routes {
+		for p := range patterns {
+			out = append(out, m+" "+p)
+		}
 	}
 	return out
 }
 
 // Dispatch runs the handler for req, turning a panic into a 500 for this request.
 func (rt *Router) Dispatch(req *Request) (resp Response) {
-	h, ok := rt.routes[req.Method+" "+req.Route]
+	h, ok := rt.routes[req.Method][req.Route]
 	if !ok {
 		return Error(404, "Not Found")
 	}
@@ -73,7 +80,9 @@ func panicText(r any) string {
 	}
 }
 
-// Request is one HTTP request as the host hands it over.
+// Request is one HTTP request as the host hands it over. Its strings share the
+// request buffer and are valid during the handler call only: strings.Clone what
+// you keep past it.
 type Request struct {
 	wire.Request
 	query url.Values
@@ -218,46 +227,38 @@ func PageParams(r *Request, errs Errors, perPage, maxPer int) (page, per int) {
 // Stmt is one parameterised statement for Batch.
 type Stmt = wire.Stmt
 
-// Result is a statement's outcome: rows, last insert id, rows affected.
-type Result struct{ wire.Result }
+// Result is a statement's outcome: its rows, read in place without allocating
+// (Int, Float, Bytes, Text, Null by row and column index), the last insert id and
+// the rows affected.
+type Result struct{ wire.ResultView }
 
-// ErrNoRows is returned by Result.First when there is no row.
-var ErrNoRows = errors.New("sdk: no rows")
+// Len is the number of rows.
+func (r Result) Len() int { return r.NumRows }
 
-// Map returns row i as column → value.
+// Text returns a value as a string ("" for NULL; numbers formatted).
+func (r Result) Text(row, col int) string {
+	if b := r.Bytes(row, col); b != nil {
+		return string(b)
+	}
+	if r.Null(row, col) {
+		return ""
+	}
+	switch v := r.Value(row, col).(type) {
+	case int64:
+		return strconv.FormatInt(v, 10)
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	}
+	return ""
+}
+
+// Map returns row i as column → value (boxed: for convenience, not the hot path).
 func (r Result) Map(i int) map[string]any {
 	m := make(map[string]any, len(r.Columns))
 	for j, c := range r.Columns {
-		m[c] = r.Rows[i][j]
+		m[c] = r.Value(i, j)
 	}
 	return m
-}
-
-// Int returns column col of row i as an int64 (0 for NULL).
-func (r Result) Int(i, col int) int64 {
-	switch v := r.Rows[i][col].(type) {
-	case int64:
-		return v
-	case float64:
-		return int64(v)
-	case string:
-		n, _ := strconv.ParseInt(v, 10, 64)
-		return n
-	}
-	return 0
-}
-
-// Text returns column col of row i as a string ("" for NULL).
-func (r Result) Text(i, col int) string {
-	switch v := r.Rows[i][col].(type) {
-	case string:
-		return v
-	case []byte:
-		return string(v)
-	case int64:
-		return strconv.FormatInt(v, 10)
-	}
-	return ""
 }
 
 // HostError is an error the host returned for a capability call: a refused
@@ -268,21 +269,21 @@ func (e *HostError) Error() string { return e.Msg }
 
 // Query runs one read statement.
 func Query(sql string, args ...any) (Result, error) {
-	return one(call(fnQuery, wire.EncodeStmts(nil, []Stmt{{SQL: sql, Args: args}})))
+	return one(call(fnQuery, stmtBytes(Stmt{SQL: sql, Args: args})))
 }
 
 // Exec runs one write statement (its RETURNING rows, if any, come back too).
 func Exec(sql string, args ...any) (Result, error) {
-	return one(call(fnExec, wire.EncodeStmts(nil, []Stmt{{SQL: sql, Args: args}})))
+	return one(call(fnExec, stmtBytes(Stmt{SQL: sql, Args: args})))
 }
 
 // Batch runs statements in one transaction: all commit or none do.
 func Batch(stmts ...Stmt) ([]Result, error) {
-	out, err := call(fnBatch, wire.EncodeStmts(nil, stmts))
+	out, err := call(fnBatch, stmtBytes(stmts...))
 	if err != nil {
 		return nil, err
 	}
-	res, err := wire.DecodeResults(out)
+	res, err := wire.DecodeResultViews(out)
 	if err != nil {
 		return nil, err
 	}
@@ -293,18 +294,22 @@ func Batch(stmts ...Stmt) ([]Result, error) {
 	return wrapped, nil
 }
 
+var encBuf []byte // reused: a guest handles one request at a time
+
+func stmtBytes(stmts ...Stmt) []byte {
+	encBuf = wire.EncodeStmts(encBuf[:0], stmts)
+	return encBuf
+}
+
 func one(out []byte, err error) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	res, err := wire.DecodeResults(out)
+	res, err := wire.DecodeResultView(out)
 	if err != nil {
 		return Result{}, err
 	}
-	if len(res) != 1 {
-		return Result{}, errors.New("sdk: host answered " + strconv.Itoa(len(res)) + " results for one statement")
-	}
-	return Result{res[0]}, nil
+	return Result{res}, nil
 }
 
 // Broadcast emits event with data (encoded as JSON) on channels, after the

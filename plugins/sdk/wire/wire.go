@@ -16,6 +16,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"math"
+	"unsafe"
 )
 
 var (
@@ -91,6 +92,10 @@ func (w *Writer) Value(v any) {
 type Reader struct {
 	B   []byte
 	Err error
+	// Views makes Str return strings that share B's memory instead of copies. A
+	// guest decoding a request sets it: the buffer outlives the handler call, and not
+	// allocating matters more inside Wasm than anywhere else.
+	Views bool
 }
 
 func (r *Reader) take(n int) []byte {
@@ -138,7 +143,13 @@ func (r *Reader) I64() int64 {
 // Bytes returns a view into the underlying slice (no copy).
 func (r *Reader) Bytes() []byte { return r.take(int(r.U32())) }
 
-func (r *Reader) Str() string { return string(r.Bytes()) }
+func (r *Reader) Str() string {
+	b := r.Bytes()
+	if r.Views && len(b) > 0 {
+		return unsafe.String(&b[0], len(b))
+	}
+	return string(b)
+}
 
 // Value reads one tagged value: nil, int64, float64, string or []byte.
 func (r *Reader) Value() any {
@@ -205,8 +216,12 @@ func (q *Request) Encode(b []byte) []byte {
 	return w.B
 }
 
-func (q *Request) Decode(b []byte) error {
-	r := Reader{B: b}
+func (q *Request) Decode(b []byte) error { return q.decode(Reader{B: b}) }
+
+// DecodeView decodes without copying: the strings share b, which must outlive q.
+func (q *Request) DecodeView(b []byte) error { return q.decode(Reader{B: b, Views: true}) }
+
+func (q *Request) decode(r Reader) error {
 	if v := r.U8(); v != 1 && r.Err == nil {
 		return errors.New("wire: unknown request version")
 	}
@@ -374,4 +389,123 @@ func (e *Broadcast) Decode(b []byte) error {
 	e.Event = r.Str()
 	e.Data = r.Bytes()
 	return r.Err
+}
+
+// ResultView is one statement's answer read in place: values are decoded on demand
+// from the encoded bytes, so reading a row allocates nothing. The guest SDK uses it.
+type ResultView struct {
+	Columns      []string
+	LastInsertID int64
+	RowsAffected int64
+	NumRows      int
+	buf          []byte
+	offsets      []uint32 // row*len(Columns)+col → offset of the value's tag in buf
+}
+
+// DecodeResultViews indexes an EncodeResults answer without decoding its values.
+// b must stay unchanged while the views are used.
+// Column names share b too.
+func DecodeResultViews(b []byte) ([]ResultView, error) {
+	r := Reader{B: b, Views: true}
+	n := int(r.U16())
+	out := make([]ResultView, 0, min(n, 64))
+	for i := 0; i < n && r.Err == nil; i++ {
+		out = append(out, r.resultView(b))
+	}
+	return out, r.Err
+}
+
+// DecodeResultView indexes an answer that holds exactly one result.
+func DecodeResultView(b []byte) (ResultView, error) {
+	r := Reader{B: b, Views: true}
+	if n := r.U16(); n != 1 && r.Err == nil {
+		return ResultView{}, errors.New("wire: want exactly one result")
+	}
+	v := r.resultView(b)
+	return v, r.Err
+}
+
+func (r *Reader) resultView(b []byte) ResultView {
+	v := ResultView{LastInsertID: r.I64(), RowsAffected: r.I64(), buf: b}
+	nc := int(r.U16())
+	v.Columns = make([]string, 0, min(nc, 64))
+	for j := 0; j < nc && r.Err == nil; j++ {
+		v.Columns = append(v.Columns, r.Str())
+	}
+	v.NumRows = int(r.U32())
+	if nc == 0 {
+		v.NumRows = 0
+	}
+	v.offsets = make([]uint32, 0, min(v.NumRows*nc, 1<<16))
+	for j := 0; j < v.NumRows*nc && r.Err == nil; j++ {
+		v.offsets = append(v.offsets, uint32(len(b)-len(r.B)))
+		r.skipValue()
+	}
+	return v
+}
+
+func (r *Reader) skipValue() {
+	switch tag := r.U8(); tag {
+	case TagNull:
+	case TagInt, TagFloat:
+		r.take(8)
+	case TagText, TagBlob:
+		r.Bytes()
+	default:
+		if r.Err == nil {
+			r.Err = ErrTag
+		}
+	}
+}
+
+func (v *ResultView) at(row, col int) (byte, []byte) {
+	off := v.offsets[row*len(v.Columns)+col]
+	tag := v.buf[off]
+	switch tag {
+	case TagInt, TagFloat:
+		return tag, v.buf[off+1 : off+9]
+	case TagText, TagBlob:
+		n := binary.LittleEndian.Uint32(v.buf[off+1:])
+		return tag, v.buf[off+5 : off+5+n]
+	}
+	return tag, nil
+}
+
+// Null reports whether the value is NULL.
+func (v *ResultView) Null(row, col int) bool { t, _ := v.at(row, col); return t == TagNull }
+
+// Int returns the value as an int64 (floats truncated, NULL and text 0).
+func (v *ResultView) Int(row, col int) int64 {
+	switch t, b := v.at(row, col); t {
+	case TagInt:
+		return int64(binary.LittleEndian.Uint64(b))
+	case TagFloat:
+		return int64(math.Float64frombits(binary.LittleEndian.Uint64(b)))
+	}
+	return 0
+}
+
+// Float returns the value as a float64.
+func (v *ResultView) Float(row, col int) float64 {
+	switch t, b := v.at(row, col); t {
+	case TagInt:
+		return float64(int64(binary.LittleEndian.Uint64(b)))
+	case TagFloat:
+		return math.Float64frombits(binary.LittleEndian.Uint64(b))
+	}
+	return 0
+}
+
+// Bytes returns a text or blob value in place (nil otherwise); copy it to keep it.
+func (v *ResultView) Bytes(row, col int) []byte {
+	if t, b := v.at(row, col); t == TagText || t == TagBlob {
+		return b
+	}
+	return nil
+}
+
+// Value returns the value boxed, as DecodeResults would.
+func (v *ResultView) Value(row, col int) any {
+	r := Reader{B: v.buf[v.offsets[row*len(v.Columns)+col]:]}
+	return r.Value()
 }

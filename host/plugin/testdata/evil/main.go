@@ -10,7 +10,10 @@ import (
 	"github.com/mysharpjob/sharpjob/plugins/sdk"
 )
 
-var sink [][]byte
+var (
+	sink [][]byte
+	noop = []byte(`{"ok":true}`)
+)
 
 func recurse(n int) int { return recurse(n+1) + 1 }
 
@@ -25,6 +28,8 @@ func init() {
 		}
 		q := func(sql string) sdk.Response { _, err := sdk.Query(sql); return try(err) }
 		switch r.Param("what") {
+		case "noop":
+			return sdk.RawJSON(200, noop)
 		case "ok":
 			return sdk.JSON(200, map[string]any{"user": r.User().ID, "echo": r.QueryValue("x")})
 		case "loop":
