@@ -77,6 +77,45 @@ func (c *conn) send(f outFrame) {
 
 func (c *conn) sendBytes(b []byte) { c.send(outFrame{b: b}) }
 
+// inlineWriteTimeout bounds a fan-out write done in the publisher's
+// goroutine; a socket that cannot take a frame within it is dropped.
+const inlineWriteTimeout = time.Second
+
+// sendNow writes pm in the caller's goroutine when nothing is queued for the
+// socket (the common case: no goroutine, no queue), else queues it.
+func (c *conn) sendNow(pm *websocket.PreparedMessage) {
+	c.mu.Lock()
+	if c.closing {
+		c.mu.Unlock()
+		return
+	}
+	if c.writing {
+		c.mu.Unlock()
+		c.send(outFrame{pm: pm})
+		return
+	}
+	c.writing = true
+	c.mu.Unlock()
+	_ = c.ws.SetWriteDeadline(time.Now().Add(inlineWriteTimeout))
+	if err := c.ws.WritePreparedMessage(pm); err != nil {
+		c.mu.Lock()
+		c.closing = true
+		c.queue = nil
+		c.writing = false
+		c.mu.Unlock()
+		_ = c.ws.NetConn().Close()
+		return
+	}
+	c.mu.Lock()
+	if len(c.queue) == 0 {
+		c.writing = false
+		c.mu.Unlock()
+		return
+	}
+	c.mu.Unlock()
+	go c.writeLoop() // frames queued meanwhile
+}
+
 // closeWith sends pusher:error with code, then a close frame with the same code.
 func (c *conn) closeWith(code int, msg string) {
 	c.send(outFrame{b: errorFrame(code, msg)})

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -41,6 +42,7 @@ type Server struct {
 	socketN  atomic.Uint64
 	sockRand uint64
 	bg       sync.WaitGroup
+	metrics  metrics
 }
 
 // appState is one app's sockets and this node's channel subscribers.
@@ -373,11 +375,19 @@ func (s *Server) deliverLocal(a *appState, m Message) {
 		return
 	}
 	a.mu.RLock()
-	defer a.mu.RUnlock()
 	subs := a.channels[m.Channel]
 	if len(subs) == 0 {
+		a.mu.RUnlock()
 		return
 	}
+	bp := connSlicePool.Get().(*[]*conn)
+	list := (*bp)[:0]
+	for c := range subs {
+		if c.id != m.Exclude {
+			list = append(list, c)
+		}
+	}
+	a.mu.RUnlock()
 	var frame []byte
 	if m.Raw {
 		frame = rawEventFrame(m.Event, m.Channel, []byte(m.Data), m.UserID)
@@ -385,14 +395,93 @@ func (s *Server) deliverLocal(a *appState, m Message) {
 		frame = eventFrame(m.Event, m.Channel, m.Data, m.UserID)
 	}
 	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, frame)
-	if err != nil {
+	if err == nil {
+		t0 := time.Now()
+		fanout(list, pm)
+		s.metrics.record(len(list), time.Since(t0))
+	}
+	clear(list)
+	*bp = list[:0]
+	connSlicePool.Put(bp)
+}
+
+var connSlicePool = sync.Pool{New: func() any { s := make([]*conn, 0, 64); return &s }}
+
+// fanoutShard is the number of sockets one goroutine writes to in a fan-out.
+const fanoutShard = 512
+
+// fanout writes one prepared frame (encoded once) to every socket in list:
+// inline when a socket has nothing queued, else through its queue. Large
+// lists are split across GOMAXPROCS goroutines.
+func fanout(list []*conn, pm *websocket.PreparedMessage) {
+	if len(list) <= fanoutShard {
+		for _, c := range list {
+			c.sendNow(pm)
+		}
 		return
 	}
-	for c := range subs {
-		if c.id != m.Exclude {
-			c.send(outFrame{pm: pm})
-		}
+	workers := min(runtime.GOMAXPROCS(0), (len(list)+fanoutShard-1)/fanoutShard)
+	per := (len(list) + workers - 1) / workers
+	var wg sync.WaitGroup
+	for w := 1; w < workers; w++ {
+		part := list[min(w*per, len(list)):min((w+1)*per, len(list))]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, c := range part {
+				c.sendNow(pm)
+			}
+		}()
 	}
+	for _, c := range list[:min(per, len(list))] {
+		c.sendNow(pm)
+	}
+	wg.Wait()
 }
 
 var errUnknownApp = errors.New("unknown app")
+
+// Metrics is a snapshot of the server's counters.
+type Metrics struct {
+	Connections int64            // open sockets, all apps
+	Deliveries  uint64           // frames handed to sockets by fan-out
+	Fanouts     uint64           // events fanned out on this node
+	Recent      []FanoutDuration // the last fan-outs to 100+ sockets, oldest first
+}
+
+// FanoutDuration is how long writing one event to Sockets sockets took.
+type FanoutDuration struct {
+	Sockets  int
+	Duration time.Duration
+}
+
+type metrics struct {
+	deliveries, fanouts atomic.Uint64
+	mu                  sync.Mutex
+	ring                [256]FanoutDuration
+	n                   int
+}
+
+func (m *metrics) record(sockets int, d time.Duration) {
+	m.deliveries.Add(uint64(sockets))
+	m.fanouts.Add(1)
+	if sockets < 100 {
+		return
+	}
+	m.mu.Lock()
+	m.ring[m.n%len(m.ring)] = FanoutDuration{sockets, d}
+	m.n++
+	m.mu.Unlock()
+}
+
+// Metrics returns the server's counters (for /metrics and benchmarks).
+func (s *Server) Metrics() Metrics {
+	out := Metrics{Connections: s.connCount(), Deliveries: s.metrics.deliveries.Load(), Fanouts: s.metrics.fanouts.Load()}
+	s.metrics.mu.Lock()
+	defer s.metrics.mu.Unlock()
+	n := min(s.metrics.n, len(s.metrics.ring))
+	for i := s.metrics.n - n; i < s.metrics.n; i++ {
+		out.Recent = append(out.Recent, s.metrics.ring[i%len(s.metrics.ring)])
+	}
+	return out
+}

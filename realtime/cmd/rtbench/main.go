@@ -13,6 +13,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -92,6 +93,7 @@ func main() {
 		c.ws.Close()
 	}
 	lat, deliveries, rate := fanoutRun(srv.wsAddr, subs, "bench-fanout", *events, *burst)
+	fo := srv.fanouts(len(subs))
 	w("## (b) fan-out: one event to %d subscribers of one channel (published through the HTTP API)\n", len(subs))
 	w("events:                      %d, 250 ms apart\n", *events)
 	w("deliveries:                  %d of %d\n", len(lat), *events*len(subs))
@@ -99,6 +101,7 @@ func main() {
 	w("delivery latency p90:        %s\n", pct(lat, 90))
 	w("delivery latency p99:        %s\n", pct(lat, 99))
 	w("delivery latency max:        %s\n", pct(lat, 100))
+	w("server write time per event: p50 %s  p99 %s  (from the first to the last socket write, %d events)\n", pct(fo, 50), pct(fo, 99), len(fo))
 	w("sustained burst:             %d events back to back -> %d deliveries at %.0f deliveries/s\n\n", *burst, deliveries, rate)
 	for _, c := range subs {
 		c.ws.Close()
@@ -110,13 +113,14 @@ func main() {
 		prefix := "rtbench:" + strconv.FormatInt(time.Now().UnixNano(), 36)
 		a := startServer(*redisURL, prefix)
 		b := startServer(*redisURL, prefix)
-		subsB := dialMany(b.wsAddr, 1000)
+		subsB := dialMany(b.wsAddr, 1001)
+		// A socket whose read deadline fired is unusable afterwards: one set per run.
 		lat1, _, _ := fanoutRunVia(a.wsAddr, subsB[:1], "bench-one", 200, 0, 20*time.Millisecond)
-		latN, _, rateN := fanoutRunVia(a.wsAddr, subsB, "bench-many", 30, 50, 100*time.Millisecond)
+		latN, delN, rateN := fanoutRunVia(a.wsAddr, subsB[1:], "bench-many", 30, 50, 100*time.Millisecond)
 		w("## (c) two nodes over Redis pub/sub: publish on node A (HTTP API), deliver on node B\n")
 		w("1 subscriber, 200 events:    p50 %s  p99 %s  max %s\n", pct(lat1, 50), pct(lat1, 99), pct(lat1, 100))
 		w("1000 subscribers, 30 events: p50 %s  p99 %s  max %s\n", pct(latN, 50), pct(latN, 99), pct(latN, 100))
-		w("1000 subscribers, burst 50:  %.0f deliveries/s\n\n", rateN)
+		w("1000 subscribers, burst 50:  %d deliveries at %.0f deliveries/s\n\n", delN, rateN)
 		for _, c := range subsB {
 			c.ws.Close()
 		}
@@ -209,6 +213,27 @@ func (p *serverProc) stats() stats {
 	return s
 }
 
+// fanouts returns the server's recent fan-out durations to sockets sockets, sorted.
+func (p *serverProc) fanouts(sockets int) []time.Duration {
+	resp, err := http.Get("http://" + p.statsAddr + "/fanouts")
+	if err != nil {
+		fatal(err)
+	}
+	defer resp.Body.Close()
+	var all []realtime.FanoutDuration
+	if err := json.NewDecoder(resp.Body).Decode(&all); err != nil {
+		fatal(err)
+	}
+	var out []time.Duration
+	for _, f := range all {
+		if f.Sockets == sockets {
+			out = append(out, f.Duration)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
 func freePort() string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -241,6 +266,9 @@ func serve(args []string) {
 			var m runtime.MemStats
 			runtime.ReadMemStats(&m)
 			_ = json.NewEncoder(w).Encode(stats{HeapInuse: m.HeapInuse, StackInuse: m.StackInuse, RSS: rss(), Goroutines: runtime.NumGoroutine()})
+		})
+		mux.HandleFunc("/fanouts", func(w http.ResponseWriter, r *http.Request) {
+			_ = json.NewEncoder(w).Encode(s.Metrics().Recent)
 		})
 		_ = http.ListenAndServe(*statsAddr, mux)
 	}()
@@ -374,8 +402,8 @@ func fanoutRunVia(pubAddr string, subs []*benchConn, channel string, events, bur
 				lat = append(lat, local...)
 				mu.Unlock()
 			}()
+			_ = c.ws.SetReadDeadline(time.Now().Add(120 * time.Second))
 			for {
-				_ = c.ws.SetReadDeadline(time.Now().Add(20 * time.Second))
 				_, b, err := c.ws.ReadMessage()
 				if err != nil {
 					if !once {
@@ -384,20 +412,19 @@ func fanoutRunVia(pubAddr string, subs []*benchConn, channel string, events, bur
 					return
 				}
 				now := time.Now()
-				s := string(b)
-				if strings.Contains(s, "subscription_succeeded") && !once {
+				if !once && bytes.Contains(b, []byte("subscription_succeeded")) {
 					once = true
 					subscribed.Done()
 					continue
 				}
-				if i := strings.Index(s, `\"t\":`); i >= 0 {
+				if i := bytes.Index(b, []byte(`\"t\":`)); i >= 0 {
 					j := i + len(`\"t\":`)
 					k := j
-					for k < len(s) && s[k] >= '0' && s[k] <= '9' {
+					for k < len(b) && b[k] >= '0' && b[k] <= '9' {
 						k++
 					}
-					ts, _ := strconv.ParseInt(s[j:k], 10, 64)
-					if strings.Contains(s, `"lat"`) {
+					ts, _ := strconv.ParseInt(string(b[j:k]), 10, 64)
+					if bytes.Contains(b, []byte(`"lat"`)) {
 						local = append(local, now.Sub(time.Unix(0, ts)))
 					}
 					if got.Add(1) < 0 {
