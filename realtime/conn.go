@@ -189,7 +189,7 @@ func (c *conn) checkActivity(now int64) {
 }
 
 // serveWS upgrades /app/{key} and runs the socket.
-func (s *Server) serveWS(ctx *fasthttp.RequestCtx, key string) {
+func (s *Server) serveWS(ctx *fasthttp.RequestCtx, key string, detach bool) {
 	a := s.byKey[key]
 	code, msg := 0, ""
 	proto := string(ctx.QueryArgs().Peek("protocol"))
@@ -219,11 +219,12 @@ func (s *Server) serveWS(ctx *fasthttp.RequestCtx, key string) {
 	ctx.Request.Header.VisitAll(func(k, v []byte) { req.Header.Add(string(k), string(v)) })
 	ctx.HijackSetNoResponse(true)
 	ctx.Hijack(func(hc net.Conn) {
-		// Take the raw socket so fasthttp's 4 KiB request reader is not kept
-		// for the socket's lifetime (Server.KeepHijackedConns is set, and this
-		// handler returns at once).
+		// Detached, take the raw socket so fasthttp's request reader is not
+		// kept for the socket's lifetime (KeepHijackedConns is set, and this
+		// handler returns at once). Otherwise fasthttp closes the connection
+		// when this handler returns, so the socket runs here.
 		raw := hc
-		if u, ok := hc.(interface{ UnsafeConn() net.Conn }); ok {
+		if u, ok := hc.(interface{ UnsafeConn() net.Conn }); ok && detach {
 			raw = u.UnsafeConn()
 		}
 		ws, err := s.upgrader.Upgrade(&hijackWriter{conn: raw, h: http.Header{}}, req, nil)
@@ -232,11 +233,16 @@ func (s *Server) serveWS(ctx *fasthttp.RequestCtx, key string) {
 			_ = raw.Close()
 			return
 		}
-		if code != 0 {
+		switch {
+		case code != 0 && detach:
 			go refuse(ws, code, msg)
-			return
+		case code != 0:
+			refuse(ws, code, msg)
+		case detach:
+			go s.runConn(a, ws)
+		default:
+			s.runConn(a, ws)
 		}
-		go s.runConn(a, ws)
 	})
 }
 
@@ -457,6 +463,15 @@ func (s *Server) subscribe(c *conn, d subscribeData) {
 	r, err := s.store.Join(ctx, a.app.ID, ch, Member{Node: s.node, SocketID: c.id, UserID: userID, UserInfo: userInfo})
 	if err != nil {
 		s.log.Error("realtime: join", "channel", ch, "err", err)
+		a.mu.Lock()
+		delete(c.subs, ch)
+		if subs := a.channels[ch]; subs != nil {
+			delete(subs, c)
+			if len(subs) == 0 {
+				delete(a.channels, ch)
+			}
+		}
+		a.mu.Unlock()
 		fail("ServerError", "Subscription failed", 500)
 		return
 	}
@@ -619,6 +634,10 @@ func (s *Server) clientEvent(c *conn, f clientFrame) {
 	}
 	if !needsAuth(ch) {
 		c.sendBytes(errorFrame(0, "Client event rejected - only supported on private and presence channels"))
+		return
+	}
+	if isEncrypted(ch) {
+		c.sendBytes(errorFrame(0, "Client event rejected - not supported on encrypted channels"))
 		return
 	}
 	a.mu.RLock()

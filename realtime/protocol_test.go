@@ -3,9 +3,12 @@ package realtime
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/valyala/fasthttp"
 )
 
 func TestConnectionEstablished(t *testing.T) {
@@ -394,4 +397,35 @@ func TestTerminateAndShutdown(t *testing.T) {
 	if code := other.expectClose(); code != CodeReconnect {
 		t.Errorf("shutdown close %d, want 4200", code)
 	}
+}
+
+// TestHandlerInPlainFastHTTPServer mounts Handler() in a fasthttp.Server
+// without KeepHijackedConns, as a host might.
+func TestHandlerInPlainFastHTTPServer(t *testing.T) {
+	s, err := NewServer(testConfig(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := &fasthttp.Server{Handler: s.Handler()}
+	go func() { _ = fs.Serve(ln) }()
+	t.Cleanup(func() { _ = s.Shutdown(t.Context()); _ = fs.Shutdown() })
+	addr := ln.Addr().String()
+	a, b := mustDial(t, addr, testKey), mustDial(t, addr, testKey)
+	a.subscribe("private-x")
+	b.subscribe("private-x")
+	time.Sleep(100 * time.Millisecond)
+	a.send(`{"event":"client-x","channel":"private-x","data":{}}`)
+	b.expect("client-x")
+	c := mustDialRaw(t, "ws://"+addr+"/app/nope?protocol=7")
+	if code := c.expectClose(); code != CodeAppNotFound {
+		t.Errorf("close %d", code)
+	}
+	// encrypted channels take no client events
+	a.subscribe("private-encrypted-y")
+	a.send(`{"event":"client-x","channel":"private-encrypted-y","data":{}}`)
+	a.expect("pusher:error")
 }

@@ -129,7 +129,7 @@ func NewServerWith(cfg Config, logger *slog.Logger, opt Options) (*Server, error
 		CheckOrigin:      s.checkOrigin,
 	}
 	s.httpSrv = &fasthttp.Server{
-		Handler:            s.Handler(),
+		Handler:            s.handler(true),
 		Name:               "sharpjob-realtime",
 		ReadBufferSize:     4096,
 		MaxRequestBodySize: 2 << 20,
@@ -175,12 +175,20 @@ func (s *Server) checkOrigin(r *http.Request) bool {
 
 // Handler serves /app/{key} WebSockets, the HTTP API under /apps/{id}/ and
 // a health check at / and /up.
-func (s *Server) Handler() fasthttp.RequestHandler {
+//
+// It works in any fasthttp.Server; a socket then keeps fasthttp's request
+// reader (4 KiB with the default ReadBufferSize) for its lifetime. Serve and
+// ListenAndServe avoid that (their server sets KeepHijackedConns).
+func (s *Server) Handler() fasthttp.RequestHandler { return s.handler(false) }
+
+// handler serves requests; detach says the fasthttp.Server keeps hijacked
+// connections open, so a socket can outlive the hijack handler.
+func (s *Server) handler(detach bool) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
 		p := ctx.Path()
 		switch {
 		case bytes.HasPrefix(p, []byte("/app/")):
-			s.serveWS(ctx, string(p[len("/app/"):]))
+			s.serveWS(ctx, string(p[len("/app/"):]), detach)
 		case bytes.HasPrefix(p, []byte("/apps/")):
 			s.serveAPI(ctx)
 		case string(p) == "/" || string(p) == "/up":
