@@ -186,6 +186,14 @@ func (h *capHost) runSQL(ctx context.Context, fn string, stmts []wire.Stmt) ([]w
 			return nil, err
 		}
 	}
+	// database/sql starts a watcher goroutine per query for a cancellable context,
+	// which costs more than the query; the libSQL drivers cannot interrupt a statement
+	// anyway. So the deadline is checked here, between statements, and the database
+	// sees a context that cannot be cancelled.
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	ctx = context.WithoutCancel(ctx)
 	db := h.env.DB
 	switch fn {
 	case fnQuery:

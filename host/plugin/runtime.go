@@ -87,7 +87,7 @@ type Version struct {
 	modCfg   wazero.ModuleConfig
 	log      *slog.Logger
 
-	native   *sdk.Router // set for a NativeVersion: no Wasm at all
+	native *sdk.Router // set for a NativeVersion: no Wasm at all
 
 	pool     chan *instance
 	live     atomic.Int32 // instances alive (pooled + in use)

@@ -34,13 +34,14 @@ import (
 )
 
 var (
-	out      = flag.String("out", "bench/host.txt", "results file")
-	duration = flag.Duration("duration", 8*time.Second, "wrk run length")
-	rounds   = flag.Int("rounds", 3, "interleaved wrk rounds per side")
-	conns    = flag.Int("conns", 16, "wrk connections")
-	binary   = flag.String("bin", "bin/sharpjob", "the built binary, for the cold-start figure")
-	plugins  = flag.String("plugins", "build/plugins", "built plugins")
-	profile  = flag.String("cpuprofile", "", "write a CPU profile of one wasm wrk run here, then stop")
+	out         = flag.String("out", "bench/host.txt", "results file")
+	duration    = flag.Duration("duration", 8*time.Second, "wrk run length")
+	rounds      = flag.Int("rounds", 3, "interleaved wrk rounds per side")
+	conns       = flag.Int("conns", 16, "wrk connections")
+	binary      = flag.String("bin", "bin/sharpjob", "the built binary, for the cold-start figure")
+	plugins     = flag.String("plugins", "build/plugins", "built plugins")
+	profile     = flag.String("cpuprofile", "", "write a CPU profile of one wrk run here, then stop")
+	profileSide = flag.String("profile-side", "wasm", "wasm or native, with -cpuprofile")
 )
 
 func main() {
@@ -131,7 +132,7 @@ func run(w io.Writer) error {
 			return err
 		}
 		pprof.StartCPUProfile(f)
-		_, err = runWrk(urls[os.Getenv("PROFILE_SIDE")])
+		_, err = runWrk(urls[*profileSide])
 		pprof.StopCPUProfile()
 		f.Close()
 		return err
