@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
@@ -20,7 +21,14 @@ const kmPerDegree = 6371.0 * 3.141592653589793 / 180 // 111.19492664455873
 func mustDB(tb testing.TB) *store.DB {
 	tb.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, store.Config{URL: "file:" + filepath.Join(tb.TempDir(), "search.db")})
+	// Not tb.TempDir(): subtest names like "seed#0" put a '#' in its path, which
+	// the file: URL parser reads as a fragment, so tests would share one file.
+	dir, err := os.MkdirTemp("", "searchtest")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { os.RemoveAll(dir) })
+	db, err := store.Open(ctx, store.Config{URL: "file:" + filepath.Join(dir, "search.db")})
 	if err != nil {
 		tb.Fatal(err)
 	}
