@@ -137,10 +137,10 @@ func (c *client) next(d time.Duration) (frame, error) {
 	}
 }
 
-// expect reads frames (at most 50, within 3 s) until one named event.
+// expect reads frames (at most 50, within 5 s) until one named event.
 func (c *client) expect(event string) frame {
 	c.tb.Helper()
-	deadline := time.Now().Add(3 * time.Second)
+	deadline := time.Now().Add(5 * time.Second)
 	var seen []string
 	for i := 0; i < 50 && time.Now().Before(deadline); i++ {
 		f, err := c.next(time.Until(deadline))

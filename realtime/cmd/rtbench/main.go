@@ -66,6 +66,11 @@ func main() {
 	w("# SharpJob realtime benchmark\n# %s, %s %s/%s, %d CPUs, GOMAXPROCS %d\n# command: go run ./realtime/cmd/rtbench -out %s\n\n",
 		time.Now().UTC().Format(time.RFC3339), runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0), *out)
 
+	floor := rawWriteFloor(5000)
+	w("## kernel floor on this machine\n")
+	w("raw loopback TCP write, 100 B: %s per write (5000 sockets, no WebSocket, no Go server code)\n", floor)
+	w("=> writing one frame to 10 000 sockets costs at least %s of CPU\n\n", (floor * 10000).Round(time.Millisecond))
+
 	// (a) + (b) against one server subprocess.
 	srv := startServer("", "")
 	defer srv.stop()
@@ -148,6 +153,50 @@ func raiseNoFile() {
 		l.Cur = l.Max
 		_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l)
 	}
+}
+
+// rawWriteFloor measures the cost of one small write on a loopback TCP
+// socket, the lower bound of any fan-out here.
+func rawWriteFloor(n int) time.Duration {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fatal(err)
+	}
+	defer ln.Close()
+	acc := make(chan net.Conn, n)
+	go func() {
+		for i := 0; i < n; i++ {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			acc <- c
+		}
+	}()
+	var cl, sv []net.Conn
+	defer func() {
+		for _, c := range append(cl, sv...) {
+			c.Close()
+		}
+	}()
+	for i := 0; i < n; i++ {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			fatal(err)
+		}
+		cl = append(cl, c)
+		sv = append(sv, <-acc)
+	}
+	msg := make([]byte, 100)
+	best := time.Hour
+	for r := 0; r < 3; r++ {
+		t := time.Now()
+		for _, c := range sv {
+			_, _ = c.Write(msg)
+		}
+		best = min(best, time.Since(t)/time.Duration(n))
+	}
+	return best
 }
 
 // ---- server subprocess ----
