@@ -34,6 +34,7 @@ func builtPlugins(t *testing.T) string {
 	buildOnce.Do(func() {
 		pluginDir = filepath.Join(testenv.Root(), ".cache", "host-test-plugins")
 		testenv.BuildPlugin(t, "./plugins/jobs/wasm", "plugins/jobs/manifest.json", pluginDir)
+		testenv.BuildPlugin(t, "./plugins/messages/wasm", "plugins/messages/manifest.json", pluginDir)
 	})
 	return pluginDir
 }
@@ -80,7 +81,7 @@ func start(t *testing.T, dbURL string) *harness {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	for _, f := range []string{"jobs.wasm", "jobs.json"} {
+	for _, f := range []string{"jobs.wasm", "jobs.json", "messages.wasm", "messages.json"} {
 		b, err := os.ReadFile(filepath.Join(builtPlugins(t), f))
 		if err != nil {
 			t.Fatal(err)
@@ -107,8 +108,10 @@ func start(t *testing.T, dbURL string) *harness {
 		srv.Shutdown(context.Background())
 		reg.Close(context.Background())
 	})
-	return &harness{url: "http://" + ln.Addr().String(), db: db, reg: reg, env: env, bus: b, srv: srv, dir: dir, http: &http.Client{Timeout: 10 * time.Second}}
+	return &harness{url: "http://" + ln.Addr().String(), db: db, reg: reg, env: env, bus: b, srv: srv, dir: dir, http: httpClient()}
 }
+
+func httpClient() *http.Client { return &http.Client{Timeout: 10 * time.Second} }
 
 type response struct {
 	status int
@@ -454,7 +457,7 @@ func TestHealthzAndCORS(t *testing.T) {
 	h := start(t, "file:"+filepath.Join(t.TempDir(), "t.db"))
 	r := h.do(t, "GET", "/healthz", "", nil)
 	plugins, _ := r.body["plugins"].([]any)
-	if r.status != 200 || r.body["status"] != "ok" || len(plugins) != 1 || plugins[0].(map[string]any)["version"] != "1.0.0" ||
+	if r.status != 200 || r.body["status"] != "ok" || len(plugins) != 2 || plugins[0].(map[string]any)["name"] != "jobs" || plugins[0].(map[string]any)["version"] != "1.0.0" ||
 		r.body["database"].(map[string]any)["mode"] != "embedded" {
 		t.Fatalf("healthz: %d %s", r.status, r.raw)
 	}
@@ -472,4 +475,53 @@ func TestHealthzAndCORS(t *testing.T) {
 	if r := h.do(t, "GET", "/api/jobs/1", "", nil); r.header.Get("X-Request-Id") == "" {
 		t.Fatal("no X-Request-Id")
 	}
+}
+
+func TestMessages(t *testing.T) {
+	dataModes(t, func(t *testing.T, h *harness) {
+		a, idA := h.register(t, "Ada Obi", "ada@example.ng", "client")
+		b, idB := h.register(t, "Tunde Bello", "tunde@example.ng", "artisan")
+		c, _ := h.register(t, "Ngozi Eze", "ngozi@example.ng", "client")
+		if r := h.do(t, "POST", "/api/messages", "", map[string]any{"recipient_id": idB, "content": "hi"}); r.status != 401 {
+			t.Fatalf("guest send: %d", r.status)
+		}
+		for _, bad := range []map[string]any{
+			{"recipient_id": idA, "content": "me"},
+			{"recipient_id": 9999, "content": "nobody"},
+			{"recipient_id": idB, "content": ""},
+			{"recipient_id": idB, "content": "x", "message_type": "image"},
+			{"recipient_id": "two", "content": "x"},
+		} {
+			if r := h.do(t, "POST", "/api/messages", a, bad); r.status != 422 {
+				t.Fatalf("%v: %d %s", bad, r.status, r.raw)
+			}
+		}
+		for i := 0; i < 3; i++ {
+			if r := h.do(t, "POST", "/api/messages", a, map[string]any{"recipient_id": idB, "content": fmt.Sprintf("hello %d", i)}); r.status != 201 {
+				t.Fatalf("send %d: %d %s", i, r.status, r.raw)
+			}
+		}
+		h.do(t, "POST", "/api/messages", b, map[string]any{"recipient_id": idA, "content": "on my way"})
+		h.do(t, "POST", "/api/messages", c, map[string]any{"recipient_id": idA, "content": "are you free?"})
+		if n := len(h.bus.list()); n != 5 {
+			t.Fatalf("%d broadcasts for 5 messages", n)
+		}
+		r := h.do(t, "GET", fmt.Sprintf("/api/conversations/%d/messages?per_page=2", idB), a, nil)
+		data := r.body["data"].([]any)
+		if r.status != 200 || r.body["meta"].(map[string]any)["total"].(float64) != 4 || len(data) != 2 || data[0].(map[string]any)["content"] != "on my way" {
+			t.Fatalf("thread: %d %s", r.status, r.raw)
+		}
+		r = h.do(t, "GET", "/api/conversations", a, nil)
+		convs := r.body["data"].([]any)
+		if r.status != 200 || len(convs) != 2 {
+			t.Fatalf("conversations: %d %s", r.status, r.raw)
+		}
+		latest := convs[0].(map[string]any)
+		if latest["other_user"].(map[string]any)["name"] != "Ngozi Eze" || latest["unread_count"].(float64) != 1 {
+			t.Fatalf("latest conversation: %v", latest)
+		}
+		if r := h.do(t, "GET", fmt.Sprintf("/api/conversations/%d/messages", idB), c, nil); r.status != 200 || len(r.body["data"].([]any)) != 0 {
+			t.Fatalf("a third party sees the thread: %s", r.raw)
+		}
+	})
 }

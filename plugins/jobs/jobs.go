@@ -336,18 +336,11 @@ func listJobs(r *sdk.Request) sdk.Response {
 	if err != nil {
 		return serverError(err)
 	}
-	items := make([]json.RawMessage, res.Len())
-	total := 0
-	for i := range items {
-		items[i] = json.RawMessage(res.Bytes(i, 0))
-		total = int(res.Int(i, 1))
-	}
-	if len(items) == 0 && page > 1 { // past the end: the window held no row to count with
+	return sdk.RowsPage(r, res, page, per, func() (int, error) {
 		c, err := sdk.Query(`SELECT count(*) FROM jobs j WHERE `+cond, args...)
 		if err != nil {
-			return serverError(err)
+			return 0, err
 		}
-		total = int(c.Int(0, 0))
-	}
-	return sdk.Page(r, items, len(items), page, per, total)
+		return int(c.Int(0, 0)), nil
+	})
 }

@@ -199,6 +199,28 @@ func Page(r *Request, data any, n, page, perPage, total int) Response {
 	return JSON(200, laravel.NewPage(data, n, page, perPage, total, r.Path, rest.Encode()))
 }
 
+// RowsPage answers a page from rows shaped (json object, count(*) OVER ()): the
+// idiom `SELECT json_object(...), count(*) OVER () ... LIMIT ? OFFSET ?` gives the
+// items and the exact total in one query. Past the last page the window holds no
+// row to read the total from, so count is called then.
+func RowsPage(r *Request, res Result, page, per int, count func() (int, error)) Response {
+	items := make([]json.RawMessage, res.Len())
+	total := 0
+	for i := range items {
+		items[i] = json.RawMessage(res.Bytes(i, 0))
+		total = int(res.Int(i, 1))
+	}
+	if len(items) == 0 && page > 1 {
+		n, err := count()
+		if err != nil {
+			Log(LevelError, "count for page: "+err.Error())
+			return Error(500, "Server Error")
+		}
+		total = n
+	}
+	return Page(r, items, len(items), page, per, total)
+}
+
 // PageParams reads page and per_page (default perPage, at most maxPer), adding field
 // errors for values out of range.
 func PageParams(r *Request, errs Errors, perPage, maxPer int) (page, per int) {
