@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/fasthttp/websocket"
 	"github.com/valyala/fasthttp"
@@ -352,6 +353,10 @@ func (s *Server) disconnect(c *conn) {
 
 // handle processes one client frame.
 func (c *conn) handle(b []byte) {
+	if !utf8.Valid(b) {
+		c.sendBytes(errorFrame(0, "Invalid message format: not UTF-8"))
+		return
+	}
 	f, err := parseClientFrame(b)
 	if err != nil {
 		c.sendBytes(errorFrame(0, "Invalid message format"))

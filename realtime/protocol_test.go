@@ -429,3 +429,45 @@ func TestHandlerInPlainFastHTTPServer(t *testing.T) {
 	a.send(`{"event":"client-x","channel":"private-encrypted-y","data":{}}`)
 	a.expect("pusher:error")
 }
+
+func TestInvalidUTF8Rejected(t *testing.T) {
+	s := mustServer(t, testConfig(), Options{})
+	a, b := mustDial(t, s.addr, testKey), mustDial(t, s.addr, testKey)
+	a.subscribe("private-u")
+	b.subscribe("private-u")
+	a.send("{\"event\":\"client-x\",\"channel\":\"private-u\",\"data\":\"\xff\xfe\"}")
+	a.expect("pusher:error")
+	b.expectNone(200 * time.Millisecond)
+}
+
+// TestSlowSocketDropped: a socket that stops reading is dropped instead of
+// holding up the others.
+func TestSlowSocketDropped(t *testing.T) {
+	cfg := testConfig()
+	cfg.MaxSendQueue = 16
+	s := mustServer(t, cfg, Options{})
+	fast := mustDial(t, s.addr, testKey)
+	fast.subscribe("firehose")
+	slow := mustDial(t, s.addr, testKey)
+	slow.subscribe("firehose")
+	// slow's reader stops consuming: its frames channel fills and the TCP buffers behind it.
+	payload := strings.Repeat("x", 10000)
+	start := time.Now()
+	dropped := false
+	for i := 0; i < 3000 && time.Since(start) < 20*time.Second; i++ {
+		mustPublish(t, s, "firehose", "big", payload)
+		if _, err := fast.next(5 * time.Second); err != nil {
+			t.Fatalf("fast socket starved at event %d: %v", i, err)
+		}
+		if i%50 == 0 {
+			ci, _ := s.store.Info(t.Context(), testID, "firehose")
+			if ci.Subscriptions == 1 {
+				dropped = true
+				break
+			}
+		}
+	}
+	if !dropped {
+		t.Fatal("slow socket never dropped")
+	}
+}
