@@ -35,6 +35,7 @@ func builtPlugins(t *testing.T) string {
 		pluginDir = filepath.Join(testenv.Root(), ".cache", "host-test-plugins")
 		testenv.BuildPlugin(t, "./plugins/jobs/wasm", "plugins/jobs/manifest.json", pluginDir)
 		testenv.BuildPlugin(t, "./plugins/messages/wasm", "plugins/messages/manifest.json", pluginDir)
+		testenv.BuildPlugin(t, "./plugins/profiles/wasm", "plugins/profiles/manifest.json", pluginDir)
 	})
 	return pluginDir
 }
@@ -81,7 +82,7 @@ func start(t *testing.T, dbURL string) *harness {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	for _, f := range []string{"jobs.wasm", "jobs.json", "messages.wasm", "messages.json"} {
+	for _, f := range []string{"jobs.wasm", "jobs.json", "messages.wasm", "messages.json", "profiles.wasm", "profiles.json"} {
 		b, err := os.ReadFile(filepath.Join(builtPlugins(t), f))
 		if err != nil {
 			t.Fatal(err)
@@ -457,7 +458,7 @@ func TestHealthzAndCORS(t *testing.T) {
 	h := start(t, "file:"+filepath.Join(t.TempDir(), "t.db"))
 	r := h.do(t, "GET", "/healthz", "", nil)
 	plugins, _ := r.body["plugins"].([]any)
-	if r.status != 200 || r.body["status"] != "ok" || len(plugins) != 2 || plugins[0].(map[string]any)["name"] != "jobs" || plugins[0].(map[string]any)["version"] != "1.0.0" ||
+	if r.status != 200 || r.body["status"] != "ok" || len(plugins) != 3 || plugins[0].(map[string]any)["name"] != "jobs" || plugins[0].(map[string]any)["version"] != "1.0.0" ||
 		r.body["database"].(map[string]any)["mode"] != "embedded" {
 		t.Fatalf("healthz: %d %s", r.status, r.raw)
 	}
@@ -522,6 +523,50 @@ func TestMessages(t *testing.T) {
 		}
 		if r := h.do(t, "GET", fmt.Sprintf("/api/conversations/%d/messages", idB), c, nil); r.status != 200 || len(r.body["data"].([]any)) != 0 {
 			t.Fatalf("a third party sees the thread: %s", r.raw)
+		}
+	})
+}
+
+func TestArtisanProfiles(t *testing.T) {
+	dataModes(t, func(t *testing.T, h *harness) {
+		artisan, id := h.register(t, "Tunde Bello", "tunde@example.ng", "artisan")
+		client, _ := h.register(t, "Ada Obi", "ada@example.ng", "client")
+		if r := h.do(t, "GET", "/api/profile/artisan", client, nil); r.status != 403 {
+			t.Fatalf("client reading an artisan profile: %d", r.status)
+		}
+		if r := h.do(t, "PUT", "/api/profile/artisan", "", map[string]any{"bio": "x"}); r.status != 401 {
+			t.Fatalf("guest update: %d", r.status)
+		}
+		r := h.do(t, "PUT", "/api/profile/artisan", artisan, map[string]any{"lat": 6.5, "hourly_rate": -1, "availability": "asleep", "skills": []any{}})
+		errs, _ := r.body["errors"].(map[string]any)
+		if r.status != 422 || errs["lng"] == nil || errs["hourly_rate"] == nil || errs["availability"] == nil || errs["skills"] == nil {
+			t.Fatalf("invalid profile: %d %s", r.status, r.raw)
+		}
+		var outbox int
+		h.db.R.QueryRow(`SELECT count(*) FROM search_outbox WHERE index_name = 'artisans'`).Scan(&outbox)
+		if outbox != 0 {
+			t.Fatalf("a refused update wrote %d outbox rows", outbox)
+		}
+		r = h.do(t, "PUT", "/api/profile/artisan", artisan, map[string]any{"headline": "Master plumber", "skills": []string{"Plumbing", "pipe fitting"},
+			"categories": []string{"plumbing"}, "hourly_rate": 500000, "lat": 6.5244, "lng": 3.3792, "city": "Lagos", "availability": "busy"})
+		p, _ := r.body["data"].(map[string]any)
+		if r.status != 200 || p["headline"] != "Master plumber" || p["availability"] != "busy" || len(p["skills"].([]any)) != 2 || p["lat"].(float64) != 6.5244 {
+			t.Fatalf("update: %d %s", r.status, r.raw)
+		}
+		r = h.do(t, "PUT", "/api/profile/artisan", artisan, map[string]any{"availability": "available"})
+		if p := r.body["data"].(map[string]any); r.status != 200 || p["headline"] != "Master plumber" || p["availability"] != "available" {
+			t.Fatalf("partial update lost fields: %s", r.raw)
+		}
+		h.db.R.QueryRow(`SELECT count(*) FROM search_outbox WHERE index_name = 'artisans' AND doc_id = ?`, id).Scan(&outbox)
+		if outbox != 2 {
+			t.Fatalf("outbox rows after two profile writes = %d, want 2", outbox)
+		}
+		r = h.do(t, "GET", fmt.Sprintf("/api/artisans/%d", id), "", nil)
+		if r.status != 200 || r.body["data"].(map[string]any)["name"] != "Tunde Bello" || r.body["recent_reviews"] == nil || strings.Contains(r.raw, "email") {
+			t.Fatalf("public profile: %d %s", r.status, r.raw)
+		}
+		if r := h.do(t, "GET", "/api/artisans/999", "", nil); r.status != 404 {
+			t.Fatalf("missing artisan: %d", r.status)
 		}
 	})
 }
