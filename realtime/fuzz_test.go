@@ -3,11 +3,13 @@ package realtime
 import (
 	"crypto/md5"
 	"encoding/hex"
+	"encoding/json"
 	"sort"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 func FuzzParseClientFrame(f *testing.F) {
@@ -133,6 +135,30 @@ func FuzzVerifyAPIRequest(f *testing.F) {
 		}
 		if verifyAPIRequest(app, method, path, signed, body, now.Add(601*time.Second)) == nil {
 			t.Fatal("expired timestamp accepted")
+		}
+	})
+}
+
+// FuzzAppendJSONString checks the hand-written string encoder against encoding/json.
+func FuzzAppendJSONString(f *testing.F) {
+	for _, s := range []string{"", "plain", `q"uo\te`, "\n\r\t\x00\x1f", "\u2028\u2029é", "\xff\xfe", "<&>"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		enc := appendJSONString(nil, s)
+		var back string
+		if err := json.Unmarshal(enc, &back); err != nil {
+			t.Fatalf("%q encodes to invalid JSON %q: %v", s, enc, err)
+		}
+		want := s
+		if !utf8.ValidString(s) {
+			var ref string // encoding/json replaces each invalid byte
+			q, _ := json.Marshal(s)
+			_ = json.Unmarshal(q, &ref)
+			want = ref
+		}
+		if back != want {
+			t.Fatalf("round trip %q -> %q -> %q", s, enc, back)
 		}
 	})
 }
