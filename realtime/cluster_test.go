@@ -94,3 +94,31 @@ func TestCluster(t *testing.T) {
 		})
 	}
 }
+
+// TestNodeRestartClearsStaleState: a node restarted under the same id
+// removes the members its previous run left behind.
+func TestNodeRestartClearsStaleState(t *testing.T) {
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) {
+			b, st := be.build(t)
+			cfg := testConfig()
+			n1 := mustServer(t, cfg, Options{Broker: b, Store: st})
+			fixed := cfg
+			fixed.NodeID = "fixed-" + randPrefix()[7:]
+			n2 := mustServer(t, fixed, Options{Broker: b, Store: st})
+			a := mustDial(t, n1.addr, testKey)
+			a.subscribePresence("presence-r", "1", "null")
+			c := mustDial(t, n2.addr, testKey)
+			c.subscribePresence("presence-r", "2", "null")
+			a.expect("pusher_internal:member_added")
+			n2.cancel() // crash: no heartbeat, no cleanup
+			_ = mustServer(t, fixed, Options{Broker: b, Store: st})
+			if m := a.expect("pusher_internal:member_removed"); m.str() != `{"user_id":"2"}` {
+				t.Errorf("member_removed %s", m.Data)
+			}
+			if ci, _ := st.Info(t.Context(), testID, "presence-r"); ci.Users != 1 {
+				t.Errorf("users after restart %+v", ci)
+			}
+		})
+	}
+}

@@ -141,6 +141,15 @@ func NewServerWith(cfg Config, logger *slog.Logger, opt Options) (*Server, error
 		KeepHijackedConns: true,
 		Logger:            fasthttpLogger{logger},
 	}
+	// A node restarted under the same SHARPJOB_NODE_ID first clears what its
+	// previous run left behind (it would never be reaped otherwise).
+	rctx, rcancel := context.WithTimeout(s.ctx, 10*time.Second)
+	if reaped, err := s.store.Reap(rctx, s.node); err != nil {
+		s.log.Warn("realtime: clearing previous state of this node", "node", s.node, "err", err)
+	} else {
+		s.afterReap(reaped)
+	}
+	rcancel()
 	_ = s.store.Heartbeat(s.ctx, s.node, 3*s.cfg.HeartbeatInterval)
 	s.bg.Add(2)
 	go s.sweep()
