@@ -20,11 +20,22 @@ func openLocal(path string) (*DB, error) {
 	w.SetMaxOpenConns(1) // one writer: SQLite serialises writers anyway, this avoids SQLITE_BUSY
 	w.SetConnMaxIdleTime(0)
 	w.SetConnMaxLifetime(0)
-	for _, pragma := range []string{"PRAGMA journal_mode=WAL", "PRAGMA busy_timeout=5000", "PRAGMA foreign_keys=ON"} {
-		var ignored any
-		if err := w.QueryRow(pragma).Scan(&ignored); err != nil && err != sql.ErrNoRows {
+	// busy_timeout first, so the rest waits out another process's lock. WAL is
+	// persistent in the file: switching needs an exclusive lock, so only when needed.
+	var mode string
+	for _, pragma := range []string{"PRAGMA busy_timeout=5000", "PRAGMA foreign_keys=ON", "PRAGMA journal_mode"} {
+		var v any
+		if err := w.QueryRow(pragma).Scan(&v); err != nil && err != sql.ErrNoRows {
 			w.Close()
 			return nil, fmt.Errorf("store: %s: %w", pragma, err)
+		}
+		mode = fmt.Sprint(v)
+	}
+	if mode != "wal" {
+		var v any
+		if err := w.QueryRow("PRAGMA journal_mode=WAL").Scan(&v); err != nil {
+			w.Close()
+			return nil, fmt.Errorf("store: PRAGMA journal_mode=WAL: %w", err)
 		}
 	}
 	r, err := sql.Open("libsql", "file:"+path)

@@ -7,6 +7,7 @@
 //	sharpjob reindex            rebuild the search indexes into fresh ones and swap them in
 //	sharpjob plugins list|check FILE.wasm|reload
 //	sharpjob users create-admin --name NAME --email EMAIL   (password from SHARPJOB_ADMIN_PASSWORD or stdin)
+//	sharpjob seed --artisans N --jobs M   demo data around Nigerian cities, through the plugins
 //
 // Configuration is the environment; see README.md.
 package main
@@ -44,6 +45,8 @@ func main() {
 		err = plugins(ctx, log, args)
 	case "users":
 		err = users(ctx, log, args)
+	case "seed":
+		err = seed(ctx, log, args)
 	case "help", "-h", "--help":
 		usage()
 	default:
@@ -57,7 +60,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, `usage: sharpjob serve | host | realtime | migrate | reindex | plugins list|check FILE|reload | users create-admin --name N --email E`)
+	fmt.Fprintln(os.Stderr, `usage: sharpjob serve | host | realtime | migrate | reindex | plugins list|check FILE|reload | users create-admin --name N --email E | seed --artisans N --jobs M`)
 }
 
 // newLogger is the one place that decides where logs go: stderr, JSON unless
