@@ -265,8 +265,9 @@ func inList(col string, values []string) (string, []any) {
 // base builds the filtered candidate set as a subquery with columns id, doc, dist,
 // rank plus the sort columns, and the outer condition on dist.
 type baseQuery struct {
-	sql  string
-	args []any
+	sql   string
+	args  []any
+	table string // where the documents are, by id
 }
 
 func artisanBase(q ArtisanQuery) (baseQuery, error) {
@@ -317,12 +318,12 @@ func artisanBase(q ArtisanQuery) (baseQuery, error) {
 		}
 		s.add("("+strings.Join(or, " OR ")+")", args...)
 	}
-	inner := "SELECT a.id, a.doc, a.rating, a.review_count, a.hourly_rate, " + dist + " AS dist, " + rank + " AS rank FROM " + from + s.whereSQL()
+	inner := "SELECT a.id, a.skills_lc, a.categories_lc, a.rating, a.review_count, a.hourly_rate, " + dist + " AS dist, " + rank + " AS rank FROM " + from + s.whereSQL()
 	outer := "SELECT * FROM (" + inner + ")"
 	if q.Point != nil && q.RadiusKm > 0 {
 		outer += " WHERE dist <= " + strconv.FormatFloat(q.RadiusKm, 'g', 17, 64)
 	}
-	return baseQuery{outer, s.args}, nil
+	return baseQuery{outer, s.args, "search_artisans"}, nil
 }
 
 func jobBase(q JobQuery) (baseQuery, error) {
@@ -376,12 +377,12 @@ func jobBase(q JobQuery) (baseQuery, error) {
 		}
 		s.add("("+strings.Join(or, " OR ")+")", args...)
 	}
-	inner := "SELECT j.id, j.doc, j.budget, j.created_ts, " + dist + " AS dist, " + rank + " AS rank FROM " + from + s.whereSQL()
+	inner := "SELECT j.id, j.skills_lc, j.category_lc, j.budget, j.created_ts, " + dist + " AS dist, " + rank + " AS rank FROM " + from + s.whereSQL()
 	outer := "SELECT * FROM (" + inner + ")"
 	if q.Point != nil && q.RadiusKm > 0 {
 		outer += " WHERE dist <= " + strconv.FormatFloat(q.RadiusKm, 'g', 17, 64)
 	}
-	return baseQuery{outer, s.args}, nil
+	return baseQuery{outer, s.args, "search_jobs"}, nil
 }
 
 func artisanOrder(q ArtisanQuery) string {
@@ -409,64 +410,129 @@ func jobOrder(q JobQuery) string {
 }
 
 // page runs base ordered and limited, returning the docs and the exact total.
+// The base carries no documents (they would be materialised for every match by
+// the window count); the page's documents are read by id afterwards.
 func (e *Embedded) page(ctx context.Context, b baseQuery, order string, page, perPage int) ([]string, int, error) {
-	rows, err := e.db.R.QueryContext(ctx, "SELECT doc, count(*) OVER () FROM ("+b.sql+") ORDER BY "+order+" LIMIT ? OFFSET ?",
+	rows, err := e.db.R.QueryContext(ctx, "SELECT id, count(*) OVER () FROM ("+b.sql+") ORDER BY "+order+" LIMIT ? OFFSET ?",
 		append(slices.Clone(b.args), perPage, (page-1)*perPage)...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("search: embedded query: %w", err)
 	}
-	defer rows.Close()
 	var (
-		docs  []string
+		ids   []int64
 		total int
 	)
 	for rows.Next() {
-		var doc string
-		if err := rows.Scan(&doc, &total); err != nil {
+		var id int64
+		if err := rows.Scan(&id, &total); err != nil {
+			rows.Close()
 			return nil, 0, fmt.Errorf("search: embedded query: %w", err)
 		}
-		docs = append(docs, doc)
+		ids = append(ids, id)
 	}
+	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, 0, fmt.Errorf("search: embedded query: %w", err)
 	}
-	if len(docs) == 0 && page > 1 {
-		if err := e.db.R.QueryRowContext(ctx, "SELECT count(*) FROM ("+b.sql+")", b.args...).Scan(&total); err != nil {
-			return nil, 0, fmt.Errorf("search: embedded count: %w", err)
+	if len(ids) == 0 {
+		if page > 1 {
+			if err := e.db.R.QueryRowContext(ctx, "SELECT count(*) FROM ("+b.sql+")", b.args...).Scan(&total); err != nil {
+				return nil, 0, fmt.Errorf("search: embedded count: %w", err)
+			}
+		}
+		return nil, total, nil
+	}
+	rows, err = e.db.R.QueryContext(ctx, "SELECT id, doc FROM "+b.table+" WHERE id IN ("+placeholders(len(ids))+")", int64Args(ids)...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("search: embedded documents: %w", err)
+	}
+	defer rows.Close()
+	byID := make(map[int64]string, len(ids))
+	for rows.Next() {
+		var (
+			id  int64
+			doc string
+		)
+		if err := rows.Scan(&id, &doc); err != nil {
+			return nil, 0, fmt.Errorf("search: embedded documents: %w", err)
+		}
+		byID[id] = doc
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, err
+	}
+	docs := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if doc, ok := byID[id]; ok {
+			docs = append(docs, doc)
 		}
 	}
 	return docs, total, nil
 }
 
-// facets counts documents per value of each JSON-array path in the base set.
-func (e *Embedded) facets(ctx context.Context, b baseQuery, paths map[string]string) (Facets, error) {
+// facets counts documents per facet value over the base set, evaluated once for
+// all facets. A path "$.x" counts the JSON array column x; a bare column name
+// counts its values. Values come from the lower-cased filter columns, so the
+// embedded engine reports facet values in lower case (Meilisearch keeps the
+// first spelling it saw).
+func (e *Embedded) facets(ctx context.Context, b baseQuery, columns map[string]string) (Facets, error) {
 	out := Facets{}
-	for name, path := range paths {
-		counts := map[string]int{}
-		rows, err := e.db.R.QueryContext(ctx, "SELECT v.value, count(DISTINCT h.id) FROM ("+b.sql+") h, json_each(h.doc, '"+path+"') v GROUP BY v.value", b.args...)
-		if err != nil {
+	var parts []string
+	var args []any
+	for name, col := range columns {
+		out[name] = map[string]int{}
+		if rest, ok := strings.CutPrefix(col, "$."); ok {
+			parts = append(parts, "SELECT ?, v.value, count(DISTINCT h.id) FROM h, json_each(h."+rest+") v GROUP BY v.value")
+		} else {
+			parts = append(parts, "SELECT ?, h."+col+", count(*) FROM h GROUP BY h."+col)
+		}
+		args = append(args, name)
+	}
+	rows, err := e.db.R.QueryContext(ctx, "WITH h AS MATERIALIZED ("+b.sql+") "+strings.Join(parts, " UNION ALL "),
+		append(slices.Clone(b.args), args...)...)
+	if err != nil {
+		return nil, fmt.Errorf("search: embedded facets: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			name string
+			v    sql.NullString
+			n    int
+		)
+		if err := rows.Scan(&name, &v, &n); err != nil {
 			return nil, fmt.Errorf("search: embedded facets: %w", err)
 		}
-		for rows.Next() {
-			var (
-				v sql.NullString
-				n int
-			)
-			if err := rows.Scan(&v, &n); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			if v.Valid {
-				counts[v.String] = n
-			}
+		if v.Valid && v.String != "" {
+			out[name][v.String] = n
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-		out[name] = counts
 	}
-	return out, nil
+	return out, rows.Err()
+}
+
+// pageAndFacets runs the page query and, when asked, the facet query at the same
+// time on two read connections.
+func (e *Embedded) pageAndFacets(ctx context.Context, b baseQuery, order string, page, perPage int, paths map[string]string) ([]string, int, Facets, error) {
+	var (
+		facets   Facets
+		facetErr error
+		done     chan struct{}
+	)
+	if paths != nil {
+		done = make(chan struct{})
+		go func() {
+			defer close(done)
+			facets, facetErr = e.facets(ctx, b, paths)
+		}()
+	}
+	docs, total, err := e.page(ctx, b, order, page, perPage)
+	if done != nil {
+		<-done
+	}
+	if err == nil {
+		err = facetErr
+	}
+	return docs, total, facets, err
 }
 
 func (e *Embedded) SearchArtisans(ctx context.Context, q ArtisanQuery) (ArtisanResults, error) {
@@ -475,21 +541,20 @@ func (e *Embedded) SearchArtisans(ctx context.Context, q ArtisanQuery) (ArtisanR
 	if err != nil {
 		return ArtisanResults{}, err
 	}
-	docs, total, err := e.page(ctx, b, artisanOrder(q), q.Page, q.PerPage)
+	var paths map[string]string
+	if q.Facets {
+		paths = map[string]string{"skills": "$.skills_lc", "categories": "$.categories_lc"}
+	}
+	docs, total, facets, err := e.pageAndFacets(ctx, b, artisanOrder(q), q.Page, q.PerPage, paths)
 	if err != nil {
 		return ArtisanResults{}, err
 	}
-	res := ArtisanResults{Total: total, Hits: make([]ArtisanHit, len(docs))}
+	res := ArtisanResults{Total: total, Hits: make([]ArtisanHit, len(docs)), Facets: facets}
 	for i, doc := range docs {
 		if err := json.Unmarshal([]byte(doc), &res.Hits[i].ArtisanDoc); err != nil {
 			return ArtisanResults{}, fmt.Errorf("search: embedded decode artisan: %w", err)
 		}
 		res.Hits[i].DistanceKm = distanceFrom(q.Point, res.Hits[i].Lat, res.Hits[i].Lng)
-	}
-	if q.Facets {
-		if res.Facets, err = e.facets(ctx, b, map[string]string{"skills": "$.skills", "categories": "$.categories"}); err != nil {
-			return ArtisanResults{}, err
-		}
 	}
 	return res, nil
 }
@@ -500,11 +565,15 @@ func (e *Embedded) SearchJobs(ctx context.Context, q JobQuery) (JobResults, erro
 	if err != nil {
 		return JobResults{}, err
 	}
-	docs, total, err := e.page(ctx, b, jobOrder(q), q.Page, q.PerPage)
+	var paths map[string]string
+	if q.Facets {
+		paths = map[string]string{"skills": "$.skills_lc", "category": "category_lc"}
+	}
+	docs, total, facets, err := e.pageAndFacets(ctx, b, jobOrder(q), q.Page, q.PerPage, paths)
 	if err != nil {
 		return JobResults{}, err
 	}
-	res := JobResults{Total: total, Hits: make([]JobHit, len(docs))}
+	res := JobResults{Total: total, Hits: make([]JobHit, len(docs)), Facets: facets}
 	for i, doc := range docs {
 		h := &res.Hits[i]
 		if err := json.Unmarshal([]byte(doc), &h.JobDoc); err != nil {
@@ -512,11 +581,6 @@ func (e *Embedded) SearchJobs(ctx context.Context, q JobQuery) (JobResults, erro
 		}
 		lat, lng := h.Lat, h.Lng
 		h.DistanceKm = distanceFrom(q.Point, &lat, &lng)
-	}
-	if q.Facets {
-		if res.Facets, err = e.facets(ctx, b, map[string]string{"skills": "$.skills", "category": "$.category"}); err != nil {
-			return JobResults{}, err
-		}
 	}
 	return res, nil
 }
