@@ -200,6 +200,9 @@ var contractCases = []struct {
 		q.Skills = []string{"plumbing", "pipe fitting"}
 		wantIDs(t, "skills plumbing AND pipe fitting", artisanIDs(f.artisans(t, q)), []int64{f.ada})
 		q = all
+		q.Skills, q.Category = []string{"PLUMBING"}, "Plumbing"
+		wantIDs(t, "filters ignore case", sorted(artisanIDs(f.artisans(t, q))), sorted([]int64{f.ada, f.chidi, f.funmi}))
+		q = all
 		q.MinRating = ptr(4.5)
 		wantIDs(t, "min_rating 4.5", sorted(artisanIDs(f.artisans(t, q))), sorted([]int64{f.ada, f.dayo, f.emeka, f.funmi}))
 		q = all

@@ -217,3 +217,59 @@ func meiliDocs(t *testing.T, m *Meili, index Index, field string) map[int64]any 
 		}
 	}
 }
+
+// A settings change on an index that holds documents is applied by building a
+// fresh index and swapping it in: Setup reports the index stale without touching
+// it, Prepare rebuilds, and searches work before, during and after.
+func TestMeiliSettingsChangeRebuildsAndSwaps(t *testing.T) {
+	meili := testenv.StartMeili(t)
+	f := newFixture(t, func(t *testing.T, db *store.DB) Engine { return mustMeili(t, meili.URL, "settings_") })
+	m := f.engine.(*Meili)
+	ctx := context.Background()
+	// Simulate an index built by an older release: no "rating" sort.
+	old := *meiliSettings[Artisans]
+	old.SortableAttributes = []string{"_geo", "hourly_rate", "id"}
+	info, err := m.client.Index(m.uid(Artisans)).UpdateSettings(ctx, &old)
+	if err := m.wait(ctx, "old settings", info, err); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.SearchArtisans(ctx, ArtisanQuery{Sort: SortRating}); err == nil {
+		t.Fatal("rating sort worked on the old settings; the test proves nothing")
+	}
+	stale, err := m.Setup(ctx)
+	if err != nil || !slices.Equal(stale, []Index{Artisans}) {
+		t.Fatalf("Setup = %v, %v; want artisans stale", stale, err)
+	}
+	if n, _ := m.Count(ctx, Artisans); n != 6 {
+		t.Fatalf("Setup touched the live index: %d docs", n)
+	}
+	searchDone := make(chan error, 1)
+	stop := make(chan struct{})
+	go func() { // searches keep working throughout
+		for {
+			select {
+			case <-stop:
+				searchDone <- nil
+				return
+			default:
+			}
+			r, err := m.SearchArtisans(ctx, ArtisanQuery{Q: "plumbing", PerPage: 10})
+			if err != nil || r.Total != 4 {
+				searchDone <- fmt.Errorf("search during the rebuild: total %d, %v", r.Total, err)
+				return
+			}
+		}
+	}()
+	if err := Prepare(ctx, f.db, m, nil); err != nil {
+		t.Fatal(err)
+	}
+	close(stop)
+	if err := <-searchDone; err != nil {
+		t.Error(err)
+	}
+	wantIDs(t, "rating sort after the swap", artisanIDs(f.artisans(t, ArtisanQuery{Sort: SortRating, PerPage: 10})),
+		[]int64{f.funmi, f.dayo, f.ada, f.emeka, f.bola, f.chidi})
+	if stale, err := m.Setup(ctx); err != nil || len(stale) != 0 {
+		t.Errorf("Setup after Prepare = %v, %v; want nothing stale", stale, err)
+	}
+}
