@@ -26,6 +26,8 @@ type App struct {
 	MaxEventBytes int `json:"max_event_bytes"`
 	// MaxPresenceMembers caps distinct users in one presence channel (default 100).
 	MaxPresenceMembers int `json:"max_presence_members"`
+	// Disabled refuses the app's sockets (4003) and HTTP API calls (403).
+	Disabled bool `json:"disabled"`
 	// ClientEventsDisabled turns client-* events off for the app.
 	ClientEventsDisabled bool `json:"client_events_disabled"`
 	// WebhookURLs receive this app's webhooks (Config.WebhookURLs are added).

@@ -128,3 +128,16 @@ func TestPublishers(t *testing.T) {
 		t.Error("unknown app accepted")
 	}
 }
+
+func TestDisabledApp(t *testing.T) {
+	cfg := testConfig()
+	cfg.Apps[0].Disabled = true
+	s := mustServer(t, cfg, Options{})
+	c := mustDialRaw(t, "ws://"+s.addr+"/app/"+testKey+"?protocol=7")
+	if code := c.expectClose(); code != CodeAppDisabled {
+		t.Errorf("close %d, want 4003", code)
+	}
+	if code := rawPost(t, s, "/apps/"+testID+"/events", `{"name":"e","channels":["c"],"data":"d"}`, nil); code != 403 {
+		t.Errorf("HTTP API %d, want 403", code)
+	}
+}

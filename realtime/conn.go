@@ -197,6 +197,8 @@ func (s *Server) serveWS(ctx *fasthttp.RequestCtx, key string, detach bool) {
 	switch {
 	case a == nil:
 		code, msg = CodeAppNotFound, "App key "+key+" not in this cluster"
+	case a.app.Disabled:
+		code, msg = CodeAppDisabled, "Application disabled"
 	case s.closing.Load():
 		code, msg = CodeReconnect, "Server shutting down"
 	case proto == "":
@@ -661,7 +663,7 @@ func (s *Server) clientEvent(c *conn, f clientFrame) {
 	c.tokens = min(rate, c.tokens+float64(now-c.refilled)/1e9*rate)
 	c.refilled = now
 	if c.tokens < 1 {
-		c.sendBytes(errorFrame(CodeClientEventRejeted, "Client event rejected due to rate limit"))
+		c.sendBytes(errorFrame(CodeClientEventRejected, "Client event rejected due to rate limit"))
 		return
 	}
 	c.tokens--

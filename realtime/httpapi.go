@@ -96,6 +96,10 @@ func (s *Server) serveAPI(ctx *fasthttp.RequestCtx) {
 		apiFail(ctx, &apiError{fasthttp.StatusUnauthorized, err.Error()})
 		return
 	}
+	if a.app.Disabled {
+		apiFail(ctx, &apiError{fasthttp.StatusForbidden, "Forbidden: application disabled"})
+		return
+	}
 	rctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
 	defer cancel()
 	var res any

@@ -13,20 +13,20 @@ import (
 // 4000–4099 the client must not reconnect, 4100–4199 reconnect after a
 // back-off, 4200–4299 reconnect at once, 4300–4399 other errors.
 const (
-	CodeSSLOnly            = 4000
-	CodeAppNotFound        = 4001
-	CodeAppDisabled        = 4003
-	CodeAppOverQuota       = 4004
-	CodePathNotFound       = 4005
-	CodeInvalidVersion     = 4006
-	CodeUnsupportedProto   = 4007
-	CodeNoProtocol         = 4008
-	CodeUnauthorized       = 4009
-	CodeOverCapacity       = 4100
-	CodeReconnect          = 4200
-	CodePongNotReceived    = 4201
-	CodeClosedInactivity   = 4202
-	CodeClientEventRejeted = 4301
+	CodeSSLOnly             = 4000
+	CodeAppNotFound         = 4001
+	CodeAppDisabled         = 4003
+	CodeAppOverQuota        = 4004
+	CodePathNotFound        = 4005
+	CodeInvalidVersion      = 4006
+	CodeUnsupportedProto    = 4007
+	CodeNoProtocol          = 4008
+	CodeUnauthorized        = 4009
+	CodeOverCapacity        = 4100
+	CodeReconnect           = 4200
+	CodePongNotReceived     = 4201
+	CodeClosedInactivity    = 4202
+	CodeClientEventRejected = 4301
 )
 
 const (
