@@ -163,6 +163,8 @@ func TestHTTP(t *testing.T) {
 				wantIDs(t, "completed", r.ids(t), []int64{f.fence})
 				r = serve(h, "GET", "/api/search/jobs?skills[]=plumbing&skills[]=electrical&budget_min=2000000", guest)
 				wantIDs(t, "skills and budget", r.ids(t), []int64{f.heater})
+				r = serve(h, "GET", "/api/search/jobs?skills%5B%5D=plumbing&skills%5B%5D=electrical", guest)
+				wantIDs(t, "encoded brackets", r.ids(t), []int64{f.heater})
 			})
 
 			t.Run("suggest", func(t *testing.T) {

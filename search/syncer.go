@@ -350,9 +350,10 @@ func (s *Syncer) purge(ctx context.Context) error {
 
 // Lag describes the outbox backlog, for /healthz and /metrics.
 type Lag struct {
-	Pending   int           `json:"pending"`    // rows not yet applied
-	OldestAge time.Duration `json:"oldest_age"` // age of the oldest pending row (0 when none)
-	LastError string        `json:"last_error,omitempty"`
+	Pending          int           `json:"pending"`            // rows not yet applied
+	OldestAge        time.Duration `json:"-"`                  // age of the oldest pending row (0 when none)
+	OldestAgeSeconds float64       `json:"oldest_age_seconds"` // the same, for JSON
+	LastError        string        `json:"last_error,omitempty"`
 }
 
 // Lag reads the backlog.
@@ -367,6 +368,7 @@ func (s *Syncer) Lag(ctx context.Context) (Lag, error) {
 	if oldest.Valid {
 		if t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(oldest.String)); err == nil {
 			l.OldestAge = max(0, time.Since(t))
+			l.OldestAgeSeconds = l.OldestAge.Seconds()
 		}
 	}
 	s.mu.Lock()
