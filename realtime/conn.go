@@ -326,6 +326,17 @@ func (s *Server) runConn(a *appState, ws *websocket.Conn) {
 	c.closing = true
 	c.mu.Unlock()
 	_ = ws.Close()
+	// A write in flight fails fast now; wait for it, because without
+	// KeepHijackedConns fasthttp recycles the connection once this returns.
+	for i := 0; i < 2000; i++ {
+		c.mu.Lock()
+		w := c.writing
+		c.mu.Unlock()
+		if !w {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
 	s.disconnect(c)
 }
 
