@@ -42,6 +42,8 @@ type Syncer struct {
 
 	mu      sync.Mutex
 	lastErr error
+	done    int64 // rows marked done since start
+	failed  int64 // row attempts that failed since start
 }
 
 // NewSyncer returns a drainer of db's outbox into engine.
@@ -107,6 +109,12 @@ func (s *Syncer) DrainOnce(ctx context.Context) (int, error) {
 		}
 		done, err := s.process(ctx, rows)
 		total += done
+		s.mu.Lock()
+		s.done += int64(done)
+		if err != nil {
+			s.failed += int64(len(rows) - done)
+		}
+		s.mu.Unlock()
 		if err != nil {
 			s.setErr(err)
 			return total, err
@@ -354,6 +362,8 @@ type Lag struct {
 	OldestAge        time.Duration `json:"-"`                  // age of the oldest pending row (0 when none)
 	OldestAgeSeconds float64       `json:"oldest_age_seconds"` // the same, for JSON
 	LastError        string        `json:"last_error,omitempty"`
+	Synced           int64         `json:"synced"` // rows applied since start (counter, for /metrics)
+	Failed           int64         `json:"failed"` // row attempts that failed since start (counter)
 }
 
 // Lag reads the backlog.
@@ -375,6 +385,27 @@ func (s *Syncer) Lag(ctx context.Context) (Lag, error) {
 	if s.lastErr != nil {
 		l.LastError = s.lastErr.Error()
 	}
+	l.Synced, l.Failed = s.done, s.failed
 	s.mu.Unlock()
 	return l, nil
+}
+
+// Enqueue records that a document changed, inside the caller's transaction, for
+// writes the schema's triggers do not cover (the plugins' "search" capability).
+// The Syncer then sends the document's current row, or deletes it if the row is
+// gone; op is informational ("upsert" or "delete").
+func Enqueue(ctx context.Context, tx interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}, index Index, docID int64, op string) error {
+	if index != Artisans && index != Jobs {
+		return fmt.Errorf("search: enqueue: unknown index %q", index)
+	}
+	if op != "upsert" && op != "delete" {
+		return fmt.Errorf("search: enqueue: op %q: want upsert or delete", op)
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO search_outbox(index_name, doc_id, op) VALUES (?, ?, ?)`, string(index), docID, op)
+	if err != nil {
+		return fmt.Errorf("search: enqueue %s %d: %w", index, docID, err)
+	}
+	return nil
 }

@@ -107,3 +107,32 @@ func TestSyncerCoalescesAndBacksOff(t *testing.T) {
 		t.Errorf("final state: %+v", r.Hits)
 	}
 }
+
+func TestEnqueueInsideATransaction(t *testing.T) {
+	ctx := context.Background()
+	db := mustDB(t)
+	id := mustArtisan(t, db, artisanFixture{Name: "Kemi", Skills: []string{"tiling"}})
+	engine := NewEmbedded(db)
+	s := NewSyncer(db, engine, nil)
+	mustDrain(t, db, engine)
+	tx, err := db.W.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Enqueue(ctx, tx, Artisans, id, "upsert"); err != nil {
+		t.Fatal(err)
+	}
+	if err := Enqueue(ctx, tx, "users", id, "upsert"); err == nil {
+		t.Error("unknown index accepted")
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.DrainOnce(ctx); n != 1 || err != nil {
+		t.Errorf("DrainOnce = %d, %v; want the enqueued row", n, err)
+	}
+	lag, _ := s.Lag(ctx)
+	if lag.Synced != 1 || lag.Pending != 0 {
+		t.Errorf("lag = %+v", lag)
+	}
+}
