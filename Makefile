@@ -25,6 +25,8 @@ tools:
 ## test: every test, against real sqld, Meilisearch, Redis and JS clients
 test: tools build
 	SHARPJOB_REQUIRE_SERVERS=1 $(GO) test -count=1 -timeout 40m ./...
+	@echo "== the cgo-free build (libsql-client-go, remote only) against sqld"
+	SHARPJOB_REQUIRE_SERVERS=1 CGO_ENABLED=0 $(GO) test -count=1 -tags libsqlclient ./store/
 
 test-short: build
 	$(GO) test -count=1 ./...

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/mysharpjob/sharpjob/internal/testenv"
@@ -13,6 +14,9 @@ import (
 func modes(t *testing.T) map[string]func(t *testing.T) *store.DB {
 	return map[string]func(t *testing.T) *store.DB{
 		"embedded": func(t *testing.T) *store.DB {
+			if store.Driver == "libsql-client-go" {
+				t.Skip("the cgo-free build (tag libsqlclient) has no embedded mode")
+			}
 			return mustOpen(t, store.Config{URL: "file:" + filepath.Join(t.TempDir(), "t.db")})
 		},
 		"sqld": func(t *testing.T) *store.DB {
@@ -79,5 +83,25 @@ func TestSplitStatementsKeepsTriggersWhole(t *testing.T) {
 	}
 	if want := "END"; got[1][len(got[1])-3:] != want {
 		t.Fatalf("trigger cut short: %q", got[1])
+	}
+}
+
+func TestEmbeddedModeNeedsCgoBuild(t *testing.T) {
+	_, err := store.Open(context.Background(), store.Config{URL: "file:" + filepath.Join(t.TempDir(), "t.db")})
+	if store.Driver == "libsql-client-go" {
+		if err == nil || !strings.Contains(err.Error(), "remote libSQL servers only") {
+			t.Fatalf("cgo-free build opened a file: %v", err)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestBadURLIsAClearErrorWithoutSecrets(t *testing.T) {
+	_, err := store.Open(context.Background(), store.Config{URL: "postgres://user:hunter2@db/x?authToken=s3cret"})
+	if err == nil || strings.Contains(err.Error(), "hunter2") || strings.Contains(err.Error(), "s3cret") {
+		t.Fatalf("error %v: want a refusal that does not repeat the credentials", err)
 	}
 }
