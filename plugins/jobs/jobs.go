@@ -8,6 +8,8 @@ package jobs
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -63,9 +65,29 @@ func data(status int, obj []byte) sdk.Response {
 	return sdk.RawJSON(status, body)
 }
 
-func serverError(err error) sdk.Response {
-	sdk.Log(sdk.LevelError, "jobs: "+err.Error())
-	return sdk.Error(500, "Server Error")
+func serverError(err error) sdk.Response { return sdk.ServerError(fmt.Errorf("jobs: %w", err)) }
+
+// owned loads the job in the path for its client: 401, 404 and 403 come ready.
+func owned(r *sdk.Request) (int64, loaded, sdk.Response, bool) {
+	u := r.User()
+	if u.ID == 0 {
+		return 0, loaded{}, sdk.Unauthenticated(), false
+	}
+	id, ok := r.ParamID("id")
+	if !ok {
+		return 0, loaded{}, sdk.NotFound(), false
+	}
+	job, found, err := load(id)
+	if err != nil {
+		return 0, loaded{}, serverError(err), false
+	}
+	if !found {
+		return 0, loaded{}, sdk.NotFound(), false
+	}
+	if job.clientID != u.ID {
+		return 0, loaded{}, sdk.Forbidden(), false
+	}
+	return id, job, sdk.Response{}, true
 }
 
 func showJob(r *sdk.Request) sdk.Response {
@@ -168,20 +190,9 @@ func createJob(r *sdk.Request) sdk.Response {
 	}
 	job, found, err := load(res.Int(0, 0))
 	if err != nil || !found {
-		return serverError(errOr(err, "created job vanished"))
+		return serverError(errors.Join(err, errors.New("created job not found")))
 	}
 	return data(201, job.json)
-}
-
-type errString string
-
-func (e errString) Error() string { return string(e) }
-
-func errOr(err error, msg string) error {
-	if err != nil {
-		return err
-	}
-	return errString(msg)
 }
 
 // allowedTransitions: what the job's client may move a job to, by status.
@@ -191,23 +202,9 @@ var allowedTransitions = map[string][]string{
 }
 
 func updateJob(r *sdk.Request) sdk.Response {
-	u := r.User()
-	if u.ID == 0 {
-		return sdk.Unauthenticated()
-	}
-	id, ok := r.ParamID("id")
+	id, job, resp, ok := owned(r)
 	if !ok {
-		return sdk.NotFound()
-	}
-	job, found, err := load(id)
-	if err != nil {
-		return serverError(err)
-	}
-	if !found {
-		return sdk.NotFound()
-	}
-	if job.clientID != u.ID {
-		return sdk.Forbidden()
+		return resp
 	}
 	f, resp, ok := sdk.ParseFields(r)
 	if !ok {
@@ -266,23 +263,9 @@ func notifyJob(id int64, job loaded, kind string, obj []byte) {
 }
 
 func deleteJob(r *sdk.Request) sdk.Response {
-	u := r.User()
-	if u.ID == 0 {
-		return sdk.Unauthenticated()
-	}
-	id, ok := r.ParamID("id")
+	id, job, resp, ok := owned(r)
 	if !ok {
-		return sdk.NotFound()
-	}
-	job, found, err := load(id)
-	if err != nil {
-		return serverError(err)
-	}
-	if !found {
-		return sdk.NotFound()
-	}
-	if job.clientID != u.ID {
-		return sdk.Forbidden()
+		return resp
 	}
 	if job.status != "open" {
 		return sdk.Error(409, "Only open jobs can be deleted; this one is "+job.status+".")

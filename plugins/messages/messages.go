@@ -6,6 +6,8 @@ package messages
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"strconv"
 
 	"github.com/mysharpjob/sharpjob/plugins/sdk"
@@ -27,10 +29,7 @@ const messageJSON = `json_object(
 	'read_at', m.read_at, 'created_at', m.created_at,
 	'sender', json_object('id', s.id, 'name', s.name, 'avatar_url', s.avatar_url, 'role', s.role))`
 
-func serverError(err error) sdk.Response {
-	sdk.Log(sdk.LevelError, "messages: "+err.Error())
-	return sdk.Error(500, "Server Error")
-}
+func serverError(err error) sdk.Response { return sdk.ServerError(fmt.Errorf("messages: %w", err)) }
 
 func pair(a, b int64) (int64, int64) {
 	if a < b {
@@ -109,7 +108,7 @@ func send(r *sdk.Request) sdk.Response {
 	// Committed: now render and broadcast it.
 	res, err := sdk.Query(`SELECT `+messageJSON+` FROM messages m JOIN users s ON s.id = m.sender_id WHERE m.id = ?`, id)
 	if err != nil || res.Len() == 0 {
-		return serverError(errOr(err, "stored message vanished"))
+		return serverError(errors.Join(err, errors.New("stored message not found")))
 	}
 	msg := res.Bytes(0, 0)
 	channels := []string{"private-user." + strconv.FormatInt(me.ID, 10), "private-user." + strconv.FormatInt(recipient, 10)}
@@ -121,17 +120,6 @@ func send(r *sdk.Request) sdk.Response {
 	body := make([]byte, 0, len(msg)+9)
 	body = append(append(append(body, `{"data":`...), msg...), '}')
 	return sdk.RawJSON(201, body)
-}
-
-type errString string
-
-func (e errString) Error() string { return string(e) }
-
-func errOr(err error, msg string) error {
-	if err != nil {
-		return err
-	}
-	return errString(msg)
 }
 
 func conversations(r *sdk.Request) sdk.Response {

@@ -6,6 +6,7 @@ package profiles
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 
 	"github.com/mysharpjob/sharpjob/plugins/sdk"
@@ -31,10 +32,7 @@ const profileJSON = `json_object(
 	'rating', coalesce(p.rating, 0), 'review_count', coalesce(p.review_count, 0),
 	'member_since', u.created_at, 'updated_at', p.updated_at)`
 
-func serverError(err error) sdk.Response {
-	sdk.Log(sdk.LevelError, "profiles: "+err.Error())
-	return sdk.Error(500, "Server Error")
-}
+func serverError(err error) sdk.Response { return sdk.ServerError(fmt.Errorf("profiles: %w", err)) }
 
 func render(status int, userID int64, withReviews bool) sdk.Response {
 	res, err := sdk.Query(`SELECT `+profileJSON+` FROM users u LEFT JOIN artisan_profiles p ON p.user_id = u.id

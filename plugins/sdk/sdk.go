@@ -183,6 +183,12 @@ func Invalid(errs Errors) Response {
 	return JSON(422, map[string]any{"message": laravel.Summary(errs), "errors": errs})
 }
 
+// ServerError logs err to the host and answers a bare 500: details stay in the log.
+func ServerError(err error) Response {
+	Log(LevelError, err.Error())
+	return Error(500, "Server Error")
+}
+
 func Unauthenticated() Response { return Error(401, "Unauthenticated.") }
 func Forbidden() Response       { return Error(403, "This action is unauthorized.") }
 func NotFound() Response        { return Error(404, "Not Found") }
