@@ -47,10 +47,11 @@ func Prepare(ctx context.Context, db *store.DB, engine Engine, logger *slog.Logg
 // each in atomically; progress (may be nil) sees documents done out of the total.
 //
 // Nothing written meanwhile is lost: Reindex notes the outbox high-water mark
-// before reading, and after the swaps re-applies the current state of every
-// document an outbox row above the mark names (writes that landed in the old
-// index while the new one was filling). The Syncer can keep running throughout:
-// both push the current row, so their overlap is harmless.
+// before reading, and after the swaps queues again every document an outbox row
+// above the mark names (writes that reached the old index while the new one was
+// filling); the Syncer then applies their current rows to the new index. The
+// Syncer keeps running throughout (in the server; a `sharpjob reindex` run
+// without a server leaves those rows for the next start).
 func Reindex(ctx context.Context, db *store.DB, engine Engine, progress func(done, total int)) error {
 	return reindex(ctx, db, engine, []Index{Artisans, Jobs}, progress)
 }
@@ -95,42 +96,19 @@ func reindex(ctx context.Context, db *store.DB, engine Engine, indexes []Index, 
 			return fmt.Errorf("search: reindex %s: %w", index, err)
 		}
 	}
-	// Replay everything written since the mark into the new indexes.
-	rows, err := db.R.QueryContext(ctx, `SELECT DISTINCT index_name, doc_id FROM search_outbox WHERE id > ?`, mark)
-	if err != nil {
-		return fmt.Errorf("search: reindex: replay: %w", err)
-	}
-	want := map[Index]bool{}
+	// Replay everything written since the mark into the new indexes: re-queue
+	// those documents so the Syncer sends their current rows. Not pushed from here:
+	// a second writer to the engine could land an older state after the Syncer's
+	// newer one; with one writer, the last push is always the newest row.
+	names := make([]any, 0, len(indexes))
 	for _, index := range indexes {
-		want[index] = true
+		names = append(names, string(index))
 	}
-	var artisanIDs, jobIDs []int64
-	for rows.Next() {
-		var (
-			idx string
-			id  int64
-		)
-		if err := rows.Scan(&idx, &id); err != nil {
-			rows.Close()
-			return err
-		}
-		switch {
-		case Index(idx) == Artisans && want[Artisans]:
-			artisanIDs = append(artisanIDs, id)
-		case Index(idx) == Jobs && want[Jobs]:
-			jobIDs = append(jobIDs, id)
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	for start := 0; start < max(len(artisanIDs), len(jobIDs)); start += 1000 {
-		a := artisanIDs[min(start, len(artisanIDs)):min(start+1000, len(artisanIDs))]
-		j := jobIDs[min(start, len(jobIDs)):min(start+1000, len(jobIDs))]
-		if err := pushCurrent(ctx, db.R, engine, a, j); err != nil {
-			return fmt.Errorf("search: reindex: replay: %w", err)
-		}
+	if _, err := db.W.ExecContext(ctx, `INSERT INTO search_outbox(index_name, doc_id, op)
+		SELECT index_name, doc_id, 'upsert' FROM search_outbox
+		WHERE id > ? AND index_name IN (`+placeholders(len(names))+`)
+		GROUP BY index_name, doc_id ORDER BY min(id)`, append([]any{mark}, names...)...); err != nil {
+		return fmt.Errorf("search: reindex: replay: %w", err)
 	}
 	if progress != nil {
 		progress(max(done, total), max(done, total))

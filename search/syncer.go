@@ -24,8 +24,9 @@ import (
 //
 // Delivery is at least once; because a document is keyed by its row id and is
 // always rebuilt from the current row, a replay changes nothing, so every write is
-// searchable exactly once. Only one Syncer should run per database (two would be
-// correct but do the work twice).
+// searchable exactly once. Run exactly one Syncer per database: it is the only
+// writer to the engine, so a later push always carries a newer row. (Two writers
+// could interleave "load" and "push" so that an older state lands last.)
 type Syncer struct {
 	db     *store.DB
 	engine Engine
