@@ -171,27 +171,44 @@ func main() {
 		_, err := meili.SearchArtisansDirect(ctx, q.q)
 		check(err)
 	}
-	// Interleaved, so both paths see the same machine load.
-	hostLat, directLat := measure2(qs, viaHost, direct)
-	p("%-34s %9s %9s %9s", "search (artisans)", "p50", "p99", "max")
-	p("%-34s %9s %9s %9s", "meilisearch direct (meilisearch-go)", ms(pct(directLat, 50)), ms(pct(directLat, 99)), ms(pct(directLat, 100)))
-	p("%-34s %9s %9s %9s", "through the host (HTTP, meili)", ms(pct(hostLat, 50)), ms(pct(hostLat, 99)), ms(pct(hostLat, 100)))
-	p("host overhead ratio:               p50 %.2fx, p99 %.2fx (target: host p99 <= 20 ms)",
-		float64(pct(hostLat, 50))/float64(pct(directLat, 50)), float64(pct(hostLat, 99))/float64(pct(directLat, 99)))
+	var eh *search.HTTP
 	if emb != nil {
-		eh := search.NewHTTP(emb, db, nil)
-		n := min(*embeddedQ+100, len(qs))
-		embLat := measure(qs[:n], func(q query) {
-			var rc fasthttp.RequestCtx
-			rc.Request.SetRequestURI(q.uri)
-			eh.Handle(&rc, api.Principal{})
-			if rc.Response.StatusCode() != 200 {
-				log.Fatalf("embedded %s: %d %s", q.uri, rc.Response.StatusCode(), rc.Response.Body())
-			}
-		})
-		p("%-34s %9s %9s %9s", "embedded engine (handler in-process)", ms(pct(embLat, 50)), ms(pct(embLat, 99)), ms(pct(embLat, 100)))
+		eh = search.NewHTTP(emb, db, nil)
 	}
-	p("")
+	runMix := func(title string, qs []query, embN int) {
+		// Interleaved, so both paths see the same machine load.
+		hostLat, directLat := measure2(qs, viaHost, direct)
+		p("%-36s %9s %9s %9s", title, "p50", "p99", "max")
+		p("%-36s %9s %9s %9s", "  meilisearch direct (meilisearch-go)", ms(pct(directLat, 50)), ms(pct(directLat, 99)), ms(pct(directLat, 100)))
+		p("%-36s %9s %9s %9s", "  through the host (HTTP, meili)", ms(pct(hostLat, 50)), ms(pct(hostLat, 99)), ms(pct(hostLat, 100)))
+		p("  host overhead ratio: p50 %.2fx, p99 %.2fx (target: host p99 <= 20 ms)",
+			float64(pct(hostLat, 50))/float64(pct(directLat, 50)), float64(pct(hostLat, 99))/float64(pct(directLat, 99)))
+		if eh != nil && embN > 0 {
+			n := min(embN+100, len(qs))
+			embLat := measure(qs[:n], func(q query) {
+				var rc fasthttp.RequestCtx
+				rc.Request.SetRequestURI(q.uri)
+				eh.Handle(&rc, api.Principal{})
+				if rc.Response.StatusCode() != 200 {
+					log.Fatalf("embedded %s: %d %s", q.uri, rc.Response.StatusCode(), rc.Response.Body())
+				}
+			})
+			p("%-36s %9s %9s %9s", "  embedded engine (handler in-process)", ms(pct(embLat, 50)), ms(pct(embLat, 99)), ms(pct(embLat, 100)))
+		}
+		p("")
+	}
+	runMix("geo + text + filter + facets", qs, *embeddedQ)
+
+	// Second mix: "verified artisans near me", no text, nearest first.
+	near := make([]query, *queries/3+100)
+	for i := range near {
+		c := synth.Cities[rng.IntN(len(synth.Cities))]
+		pt := search.Point{Lat: c.Lat + (rng.Float64()-0.5)*0.1, Lng: c.Lng + (rng.Float64()-0.5)*0.1}
+		q := search.ArtisanQuery{Point: &pt, RadiusKm: 10, Verified: ptr(true), Sort: search.SortDistance, Page: 1, PerPage: 15, Facets: true}
+		near[i] = query{q, fmt.Sprintf("/api/search/artisans?lat=%.5f&lng=%.5f&radius_km=10&verified=1&sort=distance", pt.Lat, pt.Lng)}
+	}
+	p("query:     GET %s", near[0].uri)
+	runMix("near me: geo + filter, distance sort", near, *embeddedQ/3)
 
 	// Outbox lag under a steady write load, Syncer with its default settings.
 	timed := &timedEngine{Engine: meili}
@@ -358,6 +375,8 @@ func startMeili(dir string) func() {
 	}
 	return func() { cmd.Process.Kill(); cmd.Wait() }
 }
+
+func ptr[T any](v T) *T { return &v }
 
 func loadavg() string {
 	b, err := os.ReadFile("/proc/loadavg")
