@@ -103,6 +103,11 @@ func testStoreContract(t *testing.T, be backend) {
 	if j.Added || j.NewUser || j.Subscriptions != 1 {
 		t.Errorf("repeated join %+v", j)
 	}
+	// A repeated join under another user id changes nothing (found by TestHammer).
+	j, _ = s.Join(ctx, "a", "presence-r", Member{Node: "n1", SocketID: "1.1", UserID: "u9"})
+	if j.Added || j.NewUser || j.Users != 1 {
+		t.Errorf("repeated join as another user %+v", j)
+	}
 	j, _ = s.Join(ctx, "a", "presence-r", Member{Node: "n2", SocketID: "2.1", UserID: "u1"})
 	if !j.Added || j.NewUser || j.Subscriptions != 2 || j.Users != 1 {
 		t.Errorf("same user, other node %+v", j)

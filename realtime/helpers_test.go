@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
+	"os"
 	"net"
 	"strings"
 	"testing"
@@ -31,7 +33,11 @@ type testServer struct {
 
 func mustServer(tb testing.TB, cfg Config, opt Options) *testServer {
 	tb.Helper()
-	s, err := NewServerWith(cfg, nil, opt)
+	var logger *slog.Logger
+	if os.Getenv("RT_TEST_LOG") != "" {
+		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	s, err := NewServerWith(cfg, logger, opt)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -154,6 +160,22 @@ func (c *client) expect(event string) frame {
 	}
 	c.tb.Fatalf("no %s (saw %v)", event, seen)
 	return frame{}
+}
+
+// await reads up to max frames (within 5 s) until one named event; safe
+// outside the test goroutine.
+func (c *client) await(event string, max int) bool {
+	deadline := time.Now().Add(5 * time.Second)
+	for i := 0; i < max && time.Now().Before(deadline); i++ {
+		f, err := c.next(time.Until(deadline))
+		if err != nil {
+			return false
+		}
+		if f.Event == event {
+			return true
+		}
+	}
+	return false
 }
 
 // expectNone checks no frame other than pings arrives within d.

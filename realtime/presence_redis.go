@@ -38,7 +38,7 @@ func (s *RedisStore) chansKey(app string) string { return s.p + ":chans:" + app 
 func (s *RedisStore) nodeKey(node string) string { return s.p + ":nodechans:" + node }
 
 var joinScript = redis.NewScript(`
-local added = redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+local added = redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
 local new = 0
 if added == 1 and ARGV[3] ~= '' then
   if redis.call('HINCRBY', KEYS[2], ARGV[3], 1) == 1 then new = 1 end
