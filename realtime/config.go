@@ -26,6 +26,10 @@ type App struct {
 	MaxEventBytes int `json:"max_event_bytes"`
 	// MaxPresenceMembers caps distinct users in one presence channel (default 100).
 	MaxPresenceMembers int `json:"max_presence_members"`
+	// SubscriptionCountEvents sends pusher_internal:subscription_count to a
+	// public or private channel's subscribers when its count changes, as Pusher
+	// does for apps with subscription counting enabled.
+	SubscriptionCountEvents bool `json:"subscription_count_events"`
 	// Disabled refuses the app's sockets (4003) and HTTP API calls (403).
 	Disabled bool `json:"disabled"`
 	// ClientEventsDisabled turns client-* events off for the app.

@@ -446,8 +446,12 @@ func (s *Server) subscribe(c *conn, d subscribeData) {
 				return
 			}
 			userID = jsonID(cd.UserID)
-			if userID == "" || strings.ContainsAny(userID, "\n\x00") {
-				fail("AuthError", "channel_data must contain a user_id", 400)
+			if userID == "" || len(userID) > maxUserIDLen || strings.ContainsAny(userID, "\n\x00") {
+				fail("AuthError", "channel_data must contain a user_id of 1-128 characters", 400)
+				return
+			}
+			if len(cd.UserInfo) > maxUserInfoLen {
+				fail("AuthError", "user_info is over 1 KB", 400)
 				return
 			}
 			userInfo = cd.UserInfo
@@ -496,6 +500,7 @@ func (s *Server) subscribe(c *conn, d subscribeData) {
 	if r.Added && r.Subscriptions == 1 {
 		s.hooks.occupied(a, ch)
 	}
+
 	if !isPresence(ch) {
 		c.sendBytes(eventFrame("pusher_internal:subscription_succeeded", ch, "{}", ""))
 	} else {
@@ -520,6 +525,9 @@ func (s *Server) subscribe(c *conn, d subscribeData) {
 			c.sendBytes([]byte(`{"event":"pusher:cache_miss","channel":` + string(appendJSONString(nil, ch)) + `}`))
 			s.hooks.cacheMiss(a, ch)
 		}
+	}
+	if r.Added {
+		s.subscriptionCount(ctx, a, ch, r.Subscriptions)
 	}
 }
 
@@ -606,7 +614,20 @@ func (s *Server) afterLeave(a *appState, ch, socketID string, r LeaveResult) {
 	}
 	if r.Subscriptions == 0 {
 		s.hooks.vacated(a, ch)
+	} else {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		s.subscriptionCount(ctx, a, ch, r.Subscriptions)
+		cancel()
 	}
+}
+
+// subscriptionCount tells a channel's subscribers its new subscription count
+// when the app asks for it (never for presence channels, which have members).
+func (s *Server) subscriptionCount(ctx context.Context, a *appState, ch string, n int) {
+	if !a.app.SubscriptionCountEvents || isPresence(ch) || strings.HasPrefix(ch, serverToUser) {
+		return
+	}
+	_ = s.publish(ctx, a, Message{Channel: ch, Event: "pusher_internal:subscription_count", Data: `{"subscription_count":` + strconv.Itoa(n) + `}`})
 }
 
 func (s *Server) signin(c *conn, d signinData) {

@@ -168,7 +168,7 @@ func parseEventsBody(body []byte, maxData int) (Event, string, error) {
 // validate checks an event as the HTTP API does: 400 for bad names, channel
 // counts or socket ids, 413 for data over maxData bytes.
 func (e *Event) validate(maxData, maxChannels int) error {
-	if !validEventName(e.Name) {
+	if !validEventName(e.Name) || reservedEventName(e.Name) {
 		return badRequest("Invalid event name")
 	}
 	if len(e.Channels) == 0 {

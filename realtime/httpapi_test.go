@@ -267,6 +267,9 @@ func TestAPIAuthAndStatuses(t *testing.T) {
 		{"bad socket_id", 400, func() int {
 			return rawPost(t, s, path, `{"name":"e","data":"d","channels":["c"],"socket_id":"abc"}`, nil)
 		}},
+		{"reserved event name", 400, func() int {
+			return rawPost(t, s, path, `{"name":"pusher:subscribe","data":"d","channels":["c"]}`, nil)
+		}},
 		{"bad channel", 400, func() int { return rawPost(t, s, path, `{"name":"e","data":"d","channels":["a b"]}`, nil) }},
 		{"exactly 10 KiB", 200, func() int {
 			return rawPost(t, s, path, fmt.Sprintf(`{"name":"e","channels":["c"],"data":%q}`, strings.Repeat("x", 10240)), nil)

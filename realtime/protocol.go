@@ -32,6 +32,8 @@ const (
 const (
 	maxChannelNameLen = 164
 	maxEventNameLen   = 200
+	maxUserIDLen      = 128
+	maxUserInfoLen    = 1024
 	serverToUser      = "#server-to-user-"
 )
 
@@ -115,6 +117,11 @@ func validChannelName(name string) bool {
 
 func validEventName(name string) bool {
 	return name != "" && len(name) <= maxEventNameLen
+}
+
+// reservedEventName reports names only the server may send.
+func reservedEventName(name string) bool {
+	return strings.HasPrefix(name, "pusher:") || strings.HasPrefix(name, "pusher_internal:")
 }
 
 // channel kinds

@@ -471,3 +471,40 @@ func TestSlowSocketDropped(t *testing.T) {
 		t.Fatal("slow socket never dropped")
 	}
 }
+
+func TestSubscriptionCountEvents(t *testing.T) {
+	cfg := testConfig()
+	cfg.Apps[0].SubscriptionCountEvents = true
+	s := mustServer(t, cfg, Options{})
+	a, b := mustDial(t, s.addr, testKey), mustDial(t, s.addr, testKey)
+	a.subscribe("news")
+	if f := a.expect("pusher_internal:subscription_count"); f.str() != `{"subscription_count":1}` || f.Channel != "news" {
+		t.Errorf("count %s on %s", f.Data, f.Channel)
+	}
+	b.subscribe("news")
+	if f := a.expect("pusher_internal:subscription_count"); f.str() != `{"subscription_count":2}` {
+		t.Errorf("count %s", f.Data)
+	}
+	b.ws.Close()
+	if f := a.expect("pusher_internal:subscription_count"); f.str() != `{"subscription_count":1}` {
+		t.Errorf("count after leave %s", f.Data)
+	}
+	// presence channels have members instead
+	c := mustDial(t, s.addr, testKey)
+	c.subscribePresence("presence-p", "1", "null")
+	c.expectNone(200 * time.Millisecond)
+}
+
+func TestPresenceChannelDataLimits(t *testing.T) {
+	s := mustServer(t, testConfig(), Options{})
+	c := mustDial(t, s.addr, testKey)
+	for _, cd := range []string{
+		fmt.Sprintf(`{"user_id":%q}`, strings.Repeat("u", 129)),
+		fmt.Sprintf(`{"user_id":"1","user_info":{"bio":%q}}`, strings.Repeat("b", 1100)),
+		`{"user_info":{}}`,
+	} {
+		c.send(`{"event":"pusher:subscribe","data":{"channel":"presence-l","auth":%q,"channel_data":%q}}`, SignChannel(testKey, testSecret, c.socketID, "presence-l", cd), cd)
+		c.expect("pusher:subscription_error")
+	}
+	c.subscribePresence("presence-l", strings.Repeat("u", 128), "null")
+}
