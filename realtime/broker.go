@@ -6,7 +6,7 @@ import "context"
 type Message struct {
 	Node    string `json:"n"`           // sending node; receivers skip their own
 	App     string `json:"a"`           // app id
-	Kind    string `json:"k,omitempty"` // "" event, "terminate" user's connections
+	Kind    string `json:"k,omitempty"` // "" event, "terminate" a user's connections, "watch" online/offline (Data) of UserID
 	Channel string `json:"c,omitempty"`
 	Event   string `json:"e,omitempty"`
 	Data    string `json:"d,omitempty"` // the data string; JSON text when Raw

@@ -122,3 +122,53 @@ func TestNodeRestartClearsStaleState(t *testing.T) {
 		})
 	}
 }
+
+func signin(c *client, userData string) frame {
+	c.tb.Helper()
+	c.send(`{"event":"pusher:signin","data":{"auth":%q,"user_data":%q}}`, SignUser(testKey, testSecret, c.socketID, userData), userData)
+	return c.expect("pusher:signin_success")
+}
+
+// TestWatchlist: watchlist online/offline events (pusher:signin user_data
+// "watchlist"), across nodes, counted per user however many sockets.
+func TestWatchlist(t *testing.T) {
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) {
+			b, st := be.build(t)
+			n1 := mustServer(t, testConfig(), Options{Broker: b, Store: st})
+			n2 := mustServer(t, testConfig(), Options{Broker: b, Store: st})
+			w := mustDial(t, n1.addr, testKey)
+			signin(w, `{"id":"1","watchlist":["2","3"]}`)
+			w.expectNone(200 * time.Millisecond) // nobody online yet
+
+			u2a := mustDial(t, n2.addr, testKey)
+			signin(u2a, `{"id":"2"}`)
+			f := w.expect("pusher_internal:watchlist_events")
+			if f.str() != `{"events":[{"name":"online","user_ids":["2"]}]}` {
+				t.Errorf("online %s", f.Data)
+			}
+			u2b := mustDial(t, n1.addr, testKey)
+			signin(u2b, `{"id":"2"}`)
+			w.expectNone(200 * time.Millisecond) // a second socket is not news
+
+			// A late watcher learns who is online at sign-in.
+			late := mustDial(t, n2.addr, testKey)
+			signin(late, `{"id":"9","watchlist":["2","3"]}`)
+			if f := late.expect("pusher_internal:watchlist_events"); f.str() != `{"events":[{"name":"online","user_ids":["2"]}]}` {
+				t.Errorf("initial %s", f.Data)
+			}
+
+			u2a.ws.Close()
+			w.expectNone(300 * time.Millisecond)
+			u2b.ws.Close()
+			if f := w.expect("pusher_internal:watchlist_events"); f.str() != `{"events":[{"name":"offline","user_ids":["2"]}]}` {
+				t.Errorf("offline %s", f.Data)
+			}
+			late.expect("pusher_internal:watchlist_events")
+			chans, _ := st.Channels(t.Context(), testID, "")
+			if _, ok := chans[onlineChannel+"1"]; !ok {
+				t.Errorf("store should count user 1 online: %v", chans)
+			}
+		})
+	}
+}

@@ -38,6 +38,7 @@ type conn struct {
 	// guarded by a.mu
 	subs   map[string]string // channel → presence user id ("" otherwise)
 	userID string            // signed-in user
+	watch  []string          // the signed-in user's watchlist
 
 	// reader goroutine only
 	tokens   float64
@@ -345,13 +346,15 @@ func (s *Server) disconnect(c *conn) {
 	a := c.a
 	a.mu.Lock()
 	delete(a.sockets, c.id)
-	if c.userID != "" {
-		if m := a.users[c.userID]; m != nil {
+	userID := c.userID
+	if userID != "" {
+		if m := a.users[userID]; m != nil {
 			delete(m, c)
 			if len(m) == 0 {
-				delete(a.users, c.userID)
+				delete(a.users, userID)
 			}
 		}
+		s.setWatchlist(a, c, nil)
 	}
 	chans := make([]string, 0, len(c.subs))
 	for ch := range c.subs {
@@ -360,6 +363,11 @@ func (s *Server) disconnect(c *conn) {
 	a.mu.Unlock()
 	for _, ch := range chans {
 		s.unsubscribe(c, ch)
+	}
+	if userID != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		s.userOffline(ctx, a, c, userID)
+		cancel()
 	}
 	a.count.Add(-1)
 }
@@ -605,6 +613,14 @@ func (s *Server) afterLeave(a *appState, ch, socketID string, r LeaveResult) {
 	if !r.Removed {
 		return
 	}
+	if strings.HasPrefix(ch, onlineChannel) { // a dead node's signed-in socket
+		if r.UserGone {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_ = s.publish(ctx, a, Message{Kind: "watch", UserID: strings.TrimPrefix(ch, onlineChannel), Data: "offline"})
+			cancel()
+		}
+		return
+	}
 	if r.UserGone && r.UserID != "" {
 		data, _ := json.Marshal(map[string]string{"user_id": r.UserID})
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -637,21 +653,30 @@ func (s *Server) signin(c *conn, d signinData) {
 		return
 	}
 	var ud struct {
-		ID json.RawMessage `json:"id"`
+		ID        json.RawMessage `json:"id"`
+		Watchlist []string        `json:"watchlist"`
 	}
 	if json.Unmarshal([]byte(d.UserData), &ud) != nil {
 		c.closeWith(CodeUnauthorized, "user_data must be a JSON object with an id")
 		return
 	}
 	id := jsonID(ud.ID)
-	if id == "" {
-		c.closeWith(CodeUnauthorized, "user_data must contain an id")
+	if id == "" || len(id) > maxUserIDLen || strings.ContainsAny(id, "\n\x00") {
+		c.closeWith(CodeUnauthorized, "user_data must contain an id of 1-128 characters")
+		return
+	}
+	if len(ud.Watchlist) > maxWatchlist {
+		c.closeWith(CodeUnauthorized, "watchlist is over "+strconv.Itoa(maxWatchlist)+" users")
 		return
 	}
 	a.mu.Lock()
-	if c.userID != "" && c.userID != id {
-		if m := a.users[c.userID]; m != nil {
+	prev := c.userID
+	if prev != "" && prev != id {
+		if m := a.users[prev]; m != nil {
 			delete(m, c)
+			if len(m) == 0 {
+				delete(a.users, prev)
+			}
 		}
 	}
 	c.userID = id
@@ -659,9 +684,77 @@ func (s *Server) signin(c *conn, d signinData) {
 		a.users[id] = map[*conn]struct{}{}
 	}
 	a.users[id][c] = struct{}{}
+	s.setWatchlist(a, c, ud.Watchlist)
 	a.mu.Unlock()
 	data, _ := json.Marshal(map[string]string{"user_data": d.UserData})
 	c.sendBytes(eventFrame("pusher:signin_success", "", string(data), ""))
+
+	ctx, cancel := context.WithTimeout(s.ctx, 5*time.Second)
+	defer cancel()
+	if prev != "" && prev != id {
+		s.userOffline(ctx, a, c, prev)
+	}
+	if prev != id {
+		r, err := s.store.Join(ctx, a.app.ID, onlineChannel+id, Member{Node: s.node, SocketID: c.id, UserID: id})
+		if err != nil {
+			s.log.Error("realtime: online", "user", id, "err", err)
+		} else if r.NewUser {
+			_ = s.publish(ctx, a, Message{Kind: "watch", UserID: id, Data: "online"})
+		}
+	}
+	// The watched users online now.
+	var online []string
+	for _, w := range ud.Watchlist {
+		if ci, err := s.store.Info(ctx, a.app.ID, onlineChannel+w); err == nil && ci.Subscriptions > 0 {
+			online = append(online, w)
+		}
+	}
+	if len(online) > 0 {
+		c.sendBytes(watchlistFrame("online", online))
+	}
+}
+
+// onlineChannel prefixes the store entry that counts a signed-in user's
+// sockets across nodes (for watchlist online/offline events). Names starting
+// with '#' are never listed by the HTTP API.
+const onlineChannel = "#online-"
+
+const maxWatchlist = 100
+
+// setWatchlist replaces c's watchlist; a.mu must be held.
+func (s *Server) setWatchlist(a *appState, c *conn, list []string) {
+	for _, w := range c.watch {
+		if m := a.watchers[w]; m != nil {
+			delete(m, c)
+			if len(m) == 0 {
+				delete(a.watchers, w)
+			}
+		}
+	}
+	c.watch = list
+	for _, w := range list {
+		if a.watchers[w] == nil {
+			a.watchers[w] = map[*conn]struct{}{}
+		}
+		a.watchers[w][c] = struct{}{}
+	}
+}
+
+// userOffline removes a signed-in socket from the user's online count.
+func (s *Server) userOffline(ctx context.Context, a *appState, c *conn, id string) {
+	r, err := s.store.Leave(ctx, a.app.ID, onlineChannel+id, s.node, c.id, false)
+	if err != nil {
+		s.log.Error("realtime: offline", "user", id, "err", err)
+		return
+	}
+	if r.UserGone {
+		_ = s.publish(ctx, a, Message{Kind: "watch", UserID: id, Data: "offline"})
+	}
+}
+
+func watchlistFrame(name string, ids []string) []byte {
+	data, _ := json.Marshal(map[string]any{"events": []map[string]any{{"name": name, "user_ids": ids}}})
+	return eventFrame("pusher_internal:watchlist_events", "", string(data), "")
 }
 
 func (s *Server) clientEvent(c *conn, f clientFrame) {

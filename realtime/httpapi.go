@@ -301,7 +301,7 @@ func (s *Server) apiChannels(ctx context.Context, a *appState, prefix, info stri
 	}
 	out := make(map[string]any, len(chans))
 	for name, ci := range chans {
-		if strings.HasPrefix(name, serverToUser) {
+		if strings.HasPrefix(name, "#") { // #server-to-user-*, #online-*
 			continue
 		}
 		m := map[string]any{}

@@ -52,6 +52,7 @@ type appState struct {
 	channels map[string]map[*conn]struct{}
 	sockets  map[string]*conn
 	users    map[string]map[*conn]struct{} // signed-in user id → sockets
+	watchers map[string]map[*conn]struct{} // user id → signed-in sockets watching it
 	count    atomic.Int64
 }
 
@@ -86,7 +87,7 @@ func NewServerWith(cfg Config, logger *slog.Logger, opt Options) (*Server, error
 	}
 	s.sockRand = uint64(rb[0])<<24 | uint64(rb[1])<<16 | uint64(rb[2])<<8 | uint64(rb[3])
 	for _, a := range cfg.Apps {
-		st := &appState{app: a, channels: map[string]map[*conn]struct{}{}, sockets: map[string]*conn{}, users: map[string]map[*conn]struct{}{}}
+		st := &appState{app: a, channels: map[string]map[*conn]struct{}{}, sockets: map[string]*conn{}, users: map[string]map[*conn]struct{}{}, watchers: map[string]map[*conn]struct{}{}}
 		s.apps[a.ID] = st
 		s.byKey[a.Key] = st
 	}
@@ -379,6 +380,21 @@ func (s *Server) publish(ctx context.Context, a *appState, m Message) error {
 
 // deliverLocal sends m to this node's subscribers, encoding the frame once.
 func (s *Server) deliverLocal(a *appState, m Message) {
+	if m.Kind == "watch" {
+		a.mu.RLock()
+		var cs []*conn
+		for c := range a.watchers[m.UserID] {
+			cs = append(cs, c)
+		}
+		a.mu.RUnlock()
+		if len(cs) > 0 {
+			frame := watchlistFrame(m.Data, []string{m.UserID})
+			for _, c := range cs {
+				c.sendBytes(frame)
+			}
+		}
+		return
+	}
 	if m.Kind == "terminate" {
 		a.mu.RLock()
 		var cs []*conn

@@ -151,8 +151,11 @@ async function main() {
   // terminate connections
   const c = client(3);
   await connected(c);
+  const online = within(5000, 'watchlist online', (ok) => a.user.watchlist.bind('online', (e) => ok(e)));
   c.signin();
-  await sleep(500);
+  const ev = await online;
+  check('watchlist online event', ev.user_ids.includes('3'), ev);
+  await sleep(300);
   const closed = within(5000, 'terminate', (ok) => c.connection.bind('state_change', (s) => { if (s.current !== 'connected') ok(s.current); }));
   await server.terminateUserConnections('3');
   check('terminateUserConnections', ['disconnected', 'failed', 'unavailable', 'connecting'].includes(await closed));
