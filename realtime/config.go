@@ -1,6 +1,7 @@
 package realtime
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -30,6 +31,10 @@ type App struct {
 	// public or private channel's subscribers when its count changes, as Pusher
 	// does for apps with subscription counting enabled.
 	SubscriptionCountEvents bool `json:"subscription_count_events"`
+	// EncryptionMasterKeyBase64 is the 32-byte key (base64) from which the keys
+	// of private-encrypted- channels derive; the in-process Publisher encrypts
+	// with it. The server itself never decrypts.
+	EncryptionMasterKeyBase64 string `json:"encryption_master_key_base64"`
 	// Disabled refuses the app's sockets (4003) and HTTP API calls (403).
 	Disabled bool `json:"disabled"`
 	// ClientEventsDisabled turns client-* events off for the app.
@@ -41,6 +46,12 @@ type App struct {
 func (a *App) normalize() error {
 	if a.ID == "" || a.Key == "" || a.Secret == "" {
 		return errors.New("app needs id, key and secret")
+	}
+	if a.EncryptionMasterKeyBase64 != "" {
+		k, err := base64.StdEncoding.DecodeString(a.EncryptionMasterKeyBase64)
+		if err != nil || len(k) != 32 {
+			return errors.New("encryption master key must be 32 bytes, base64-encoded")
+		}
 	}
 	if a.MaxClientEventsPerSecond <= 0 {
 		a.MaxClientEventsPerSecond = 10
@@ -137,6 +148,7 @@ func (c *Config) normalize() error {
 // ConfigFromEnv reads the configuration from the environment:
 //
 //	PUSHER_APP_ID, PUSHER_APP_KEY, PUSHER_APP_SECRET  the default app (mysharpjob / mysharpjob-key / mysharpjob-secret)
+//	PUSHER_ENCRYPTION_MASTER_KEY_BASE64  32-byte key for private-encrypted- channels (optional)
 //	PUSHER_APPS_FILE          optional JSON array of App objects, added after the default app
 //	PUSHER_WEBHOOK_URLS       comma-separated webhook receivers
 //	PUSHER_MAX_CONNECTIONS, PUSHER_MAX_EVENT_BYTES, PUSHER_MAX_CLIENT_EVENTS  limits of the default app
@@ -155,6 +167,8 @@ func ConfigFromEnv() (Config, error) {
 		ID:     env("PUSHER_APP_ID", "mysharpjob"),
 		Key:    env("PUSHER_APP_KEY", "mysharpjob-key"),
 		Secret: env("PUSHER_APP_SECRET", "mysharpjob-secret"),
+		// Laravel's name for it is PUSHER_ENCRYPTION_MASTER_KEY_BASE64 too.
+		EncryptionMasterKeyBase64: os.Getenv("PUSHER_ENCRYPTION_MASTER_KEY_BASE64"),
 	}
 	for k, p := range map[string]*int{
 		"PUSHER_MAX_CONNECTIONS":    &app.MaxConnections,

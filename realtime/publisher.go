@@ -2,6 +2,7 @@ package realtime
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -45,22 +46,56 @@ func (p serverPublisher) Publish(ctx context.Context, e Event) error {
 	if err := e.validate(p.a.app.MaxEventBytes, 100); err != nil {
 		return fmt.Errorf("realtime: publish %s: %w", e.Name, err)
 	}
+	var plain []string
+	for _, ch := range e.Channels {
+		if !isEncrypted(ch) {
+			plain = append(plain, ch)
+			continue
+		}
+		key, _ := base64.StdEncoding.DecodeString(p.a.app.EncryptionMasterKeyBase64)
+		sealed, err := encryptData(ch, e.Data, key)
+		if err != nil {
+			return fmt.Errorf("realtime: publish %s on %s: %w", e.Name, ch, err)
+		}
+		one := e
+		one.Channels, one.Data = []string{ch}, sealed
+		if err := p.s.publishEvent(ctx, p.a, one); err != nil {
+			return err
+		}
+	}
+	if len(plain) == 0 {
+		return nil
+	}
+	e.Channels = plain
 	return p.s.publishEvent(ctx, p.a, e)
 }
 
 type httpPublisher struct{ c *pusher.Client }
 
+// PublisherOption configures NewHTTPPublisher.
+type PublisherOption func(*pusher.Client)
+
+// WithEncryptionMasterKey sets the base64 32-byte master key, so events on
+// private-encrypted- channels are encrypted by the SDK before they leave.
+func WithEncryptionMasterKey(base64Key string) PublisherOption {
+	return func(c *pusher.Client) { c.EncryptionMasterKeyBase64 = base64Key }
+}
+
 // NewHTTPPublisher publishes over the Pusher HTTP API with the official Go
 // SDK, so it works against any Pusher-compatible server.
-func NewHTTPPublisher(host string, port int, scheme, appID, key, secret string) Publisher {
+func NewHTTPPublisher(host string, port int, scheme, appID, key, secret string, opts ...PublisherOption) Publisher {
 	h := host
 	if port > 0 {
 		h = host + ":" + strconv.Itoa(port)
 	}
-	return httpPublisher{c: &pusher.Client{
+	c := &pusher.Client{
 		AppID: appID, Key: key, Secret: secret, Host: h, Secure: scheme == "https",
 		HTTPClient: &http.Client{Timeout: 10 * time.Second},
-	}}
+	}
+	for _, o := range opts {
+		o(c)
+	}
+	return httpPublisher{c: c}
 }
 
 func (p httpPublisher) Publish(ctx context.Context, e Event) error {
@@ -74,8 +109,21 @@ func (p httpPublisher) Publish(ctx context.Context, e Event) error {
 	if e.SocketID != "" {
 		params.SocketID = &e.SocketID
 	}
-	_, err := p.c.TriggerMultiWithParams(e.Channels, e.Name, e.Data, params)
-	if err != nil {
+	// The SDK encrypts for one encrypted channel per request.
+	var plain []string
+	for _, ch := range e.Channels {
+		if !isEncrypted(ch) {
+			plain = append(plain, ch)
+			continue
+		}
+		if _, err := p.c.TriggerMultiWithParams([]string{ch}, e.Name, e.Data, params); err != nil {
+			return fmt.Errorf("realtime: publish %s on %s over HTTP: %w", e.Name, ch, err)
+		}
+	}
+	if len(plain) == 0 {
+		return nil
+	}
+	if _, err := p.c.TriggerMultiWithParams(plain, e.Name, e.Data, params); err != nil {
 		return fmt.Errorf("realtime: publish %s over HTTP: %w", e.Name, err)
 	}
 	return nil
