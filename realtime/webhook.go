@@ -135,10 +135,13 @@ func (w *webhooks) addDelayed(a *appState, key string, e WebhookEvent, still fun
 		w.wg.Done()
 	}
 	w.wg.Add(1)
-	w.delayed[key] = time.AfterFunc(w.s.cfg.WebhookDelay, func() {
+	var t *time.Timer
+	t = time.AfterFunc(w.s.cfg.WebhookDelay, func() {
 		defer w.wg.Done()
 		w.mu.Lock()
-		delete(w.delayed, key)
+		if w.delayed[key] == t { // not replaced meanwhile
+			delete(w.delayed, key)
+		}
 		w.mu.Unlock()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		ok := still(ctx)
@@ -147,6 +150,7 @@ func (w *webhooks) addDelayed(a *appState, key string, e WebhookEvent, still fun
 			w.add(a, e)
 		}
 	})
+	w.delayed[key] = t
 }
 
 func (w *webhooks) occupied(a *appState, ch string) {
