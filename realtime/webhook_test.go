@@ -149,3 +149,34 @@ func TestWebhookSignatureRejectedWithWrongSecret(t *testing.T) {
 		t.Fatalf("SDK rejected our signature scheme: %v", err)
 	}
 }
+
+// TestWebhookVacatedDroppedOnReturn: a channel emptied and re-occupied within
+// the delay produces neither channel_vacated nor a second channel_occupied.
+func TestWebhookVacatedDroppedOnReturn(t *testing.T) {
+	h := newHookSink(t)
+	cfg := testConfig()
+	cfg.WebhookURLs = []string{h.srv.URL}
+	cfg.WebhookDelay = 400 * time.Millisecond
+	cfg.WebhookBatchWindow = 10 * time.Millisecond
+	s := mustServer(t, cfg, Options{})
+	a := mustDial(t, s.addr, testKey)
+	a.subscribe("flappy")
+	eventually(t, "occupied", func() bool { return h.has("channel_occupied:flappy:") })
+	a.send(`{"event":"pusher:unsubscribe","data":{"channel":"flappy"}}`)
+	a.subscribe("flappy")
+	time.Sleep(700 * time.Millisecond)
+	n := 0
+	for _, e := range h.names() {
+		if e == "channel_occupied:flappy:" {
+			n++
+		}
+		if e == "channel_vacated:flappy:" {
+			t.Error("vacated sent though the channel came back within the delay")
+		}
+	}
+	if n != 1 {
+		t.Errorf("channel_occupied sent %d times", n)
+	}
+	a.send(`{"event":"pusher:unsubscribe","data":{"channel":"flappy"}}`)
+	eventually(t, "vacated for good", func() bool { return h.has("channel_vacated:flappy:") })
+}
