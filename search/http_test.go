@@ -48,10 +48,11 @@ func (r response) ids(t *testing.T) []int64 {
 
 func (r response) total() int {
 	meta, _ := r.body["meta"].(map[string]any)
-	if meta == nil {
+	total, ok := meta["total"].(float64)
+	if !ok {
 		return -1
 	}
-	return int(meta["total"].(float64))
+	return int(total)
 }
 
 func (r response) fieldErrors() []string {
