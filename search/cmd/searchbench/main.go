@@ -252,6 +252,29 @@ func main() {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	// Single writes on an idle outbox, with Notify as a writer in the host would:
+	// how long one edit takes to become searchable.
+	var idle []time.Duration
+	for i := range 8 {
+		time.Sleep(1500 * time.Millisecond)
+		var before int
+		check(db.R.QueryRowContext(ctx, `SELECT count(*) FROM search_outbox WHERE done_at IS NOT NULL`).Scan(&before))
+		t := time.Now()
+		_, err := db.W.ExecContext(ctx, `UPDATE artisan_profiles SET rating = ? WHERE user_id = (SELECT user_id FROM artisan_profiles WHERE user_id >= ? LIMIT 1)`,
+			float64(i%5), rng.Int64N(maxIDs.artisan)+1)
+		check(err)
+		syncer.Notify()
+		for {
+			var after int
+			check(db.R.QueryRowContext(ctx, `SELECT count(*) FROM search_outbox WHERE done_at IS NOT NULL`).Scan(&after))
+			if after > before || time.Since(t) > 30*time.Second {
+				break
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		idle = append(idle, time.Since(t))
+	}
+	slices.Sort(idle)
 	stop()
 	<-done
 	rows, err := db.R.QueryContext(ctx, `SELECT created_at, done_at FROM search_outbox WHERE id > ? AND done_at IS NOT NULL`, startID)
@@ -273,6 +296,7 @@ func main() {
 		len(lags), ms(pct(lags, 50)), ms(pct(lags, 99)), ms(pct(lags, 100)), maxPending)
 	slices.Sort(timed.lat)
 	p("  engine.Upsert calls (enqueue -> task succeeded): %d, p50 %s, p99 %s", len(timed.lat), ms(pct(timed.lat, 50)), ms(pct(timed.lat, 99)))
+	p("outbox lag, one write at a time on an idle outbox, with Notify: p50 %s, max %s (%d writes)", ms(pct(idle, 50)), ms(pct(idle, 100)), len(idle))
 
 	p("")
 	p("load:      %s at the end", loadavg())
