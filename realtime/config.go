@@ -155,6 +155,7 @@ func (c *Config) normalize() error {
 //	REDIS_URL                 empty: in-memory, one node
 //	SHARPJOB_WS_ADDR          listen address (:6001)
 //	SHARPJOB_NODE_ID          node name in the shared store (random)
+//	SHARPJOB_WS_ALLOWED_ORIGINS  comma-separated WebSocket Origins allowed (all when empty)
 //	SHARPJOB_WS_ACTIVITY_TIMEOUT, SHARPJOB_WS_PONG_TIMEOUT  durations (120s, 30s)
 func ConfigFromEnv() (Config, error) {
 	env := func(k, d string) string {
@@ -204,6 +205,11 @@ func ConfigFromEnv() (Config, error) {
 	for _, u := range strings.Split(os.Getenv("PUSHER_WEBHOOK_URLS"), ",") {
 		if u = strings.TrimSpace(u); u != "" {
 			cfg.WebhookURLs = append(cfg.WebhookURLs, u)
+		}
+	}
+	for _, o := range strings.Split(os.Getenv("SHARPJOB_WS_ALLOWED_ORIGINS"), ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			cfg.AllowedOrigins = append(cfg.AllowedOrigins, o)
 		}
 	}
 	for k, p := range map[string]*time.Duration{

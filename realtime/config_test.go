@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/fasthttp/websocket"
 )
 
 func TestConfigFromEnvDefaults(t *testing.T) {
@@ -139,5 +142,36 @@ func TestDisabledApp(t *testing.T) {
 	}
 	if code := rawPost(t, s, "/apps/"+testID+"/events", `{"name":"e","channels":["c"],"data":"d"}`, nil); code != 403 {
 		t.Errorf("HTTP API %d, want 403", code)
+	}
+}
+
+func TestAllowedOrigins(t *testing.T) {
+	t.Setenv("SHARPJOB_WS_ALLOWED_ORIGINS", "https://app.example, http://localhost:5173")
+	cfg, err := ConfigFromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.AllowedOrigins) != 2 {
+		t.Fatalf("origins %q", cfg.AllowedOrigins)
+	}
+	c := testConfig()
+	c.AllowedOrigins = cfg.AllowedOrigins
+	s := mustServer(t, c, Options{})
+	url := "ws://" + s.addr + "/app/" + testKey + "?protocol=7"
+	for origin, ok := range map[string]bool{"https://app.example": true, "http://localhost:5173": true, "https://evil.example": false, "": true} {
+		h := http.Header{}
+		if origin != "" {
+			h.Set("Origin", origin)
+		}
+		ws, resp, err := (&websocket.Dialer{HandshakeTimeout: 3 * time.Second}).Dial(url, h)
+		if ok && err != nil {
+			t.Errorf("%q refused: %v", origin, err)
+		}
+		if !ok && (err == nil || resp == nil || resp.StatusCode != 403) {
+			t.Errorf("%q accepted (%v)", origin, err)
+		}
+		if ws != nil {
+			ws.Close()
+		}
 	}
 }
