@@ -2,9 +2,7 @@ package host
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"regexp"
@@ -109,8 +107,7 @@ func (b *BroadcastAuth) handle(ctx *fasthttp.RequestCtx, p api.Principal) bool {
 			api.Error(ctx, fasthttp.StatusForbidden, "Encrypted channels are not configured.")
 			return true
 		}
-		sum := sha256.Sum256(append([]byte(channel), b.masterKey...))
-		resp["shared_secret"] = base64.StdEncoding.EncodeToString(sum[:])
+		resp["shared_secret"] = realtime.SharedSecret(channel, b.masterKey)
 	}
 	resp["auth"] = realtime.SignChannel(b.key, b.secret, socketID, channel, channelData)
 	api.JSON(ctx, 200, resp)
