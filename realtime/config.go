@@ -101,6 +101,9 @@ type Config struct {
 	// MaxSendQueue is how many frames may wait for a slow socket before it is
 	// closed with 4100 (1024).
 	MaxSendQueue int
+	// TLSCertFile and TLSKeyFile, when set, make Serve and ListenAndServe
+	// speak TLS (wss:// and https://) (SHARPJOB_WS_TLS_CERT, SHARPJOB_WS_TLS_KEY).
+	TLSCertFile, TLSKeyFile string
 	// AllowedOrigins, when not empty, restricts WebSocket Origins.
 	AllowedOrigins []string
 }
@@ -136,6 +139,9 @@ func (c *Config) normalize() error {
 	if c.MaxSendQueue <= 0 {
 		c.MaxSendQueue = 1024
 	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		return errors.New("realtime: TLS needs both a certificate and a key file")
+	}
 	if c.Addr == "" {
 		c.Addr = ":6001"
 	}
@@ -155,6 +161,7 @@ func (c *Config) normalize() error {
 //	REDIS_URL                 empty: in-memory, one node
 //	SHARPJOB_WS_ADDR          listen address (:6001)
 //	SHARPJOB_NODE_ID          node name in the shared store (random)
+//	SHARPJOB_WS_TLS_CERT, SHARPJOB_WS_TLS_KEY  PEM files: serve wss:// and https://
 //	SHARPJOB_WS_ALLOWED_ORIGINS  comma-separated WebSocket Origins allowed (all when empty)
 //	SHARPJOB_WS_ACTIVITY_TIMEOUT, SHARPJOB_WS_PONG_TIMEOUT  durations (120s, 30s)
 func ConfigFromEnv() (Config, error) {
@@ -190,6 +197,9 @@ func ConfigFromEnv() (Config, error) {
 		Addr:     env("SHARPJOB_WS_ADDR", ":6001"),
 		RedisURL: os.Getenv("REDIS_URL"),
 		NodeID:   os.Getenv("SHARPJOB_NODE_ID"),
+
+		TLSCertFile: os.Getenv("SHARPJOB_WS_TLS_CERT"),
+		TLSKeyFile:  os.Getenv("SHARPJOB_WS_TLS_KEY"),
 	}
 	if f := os.Getenv("PUSHER_APPS_FILE"); f != "" {
 		b, err := os.ReadFile(f)

@@ -222,9 +222,15 @@ func (s *Server) ListenAndServe(addr string) error {
 	return s.Serve(ln)
 }
 
-// Serve serves on ln until Shutdown.
+// Serve serves on ln until Shutdown, with TLS when the config has a
+// certificate.
 func (s *Server) Serve(ln net.Listener) error {
-	err := s.httpSrv.Serve(ln)
+	var err error
+	if s.cfg.TLSCertFile != "" {
+		err = s.httpSrv.ServeTLS(ln, s.cfg.TLSCertFile, s.cfg.TLSKeyFile)
+	} else {
+		err = s.httpSrv.Serve(ln)
+	}
 	if s.closing.Load() {
 		return nil
 	}
