@@ -512,3 +512,20 @@ func TestPresenceChannelDataLimits(t *testing.T) {
 	}
 	c.subscribePresence("presence-l", strings.Repeat("u", 128), "null")
 }
+
+func TestMetrics(t *testing.T) {
+	s := mustServer(t, testConfig(), Options{})
+	c := mustDial(t, s.addr, testKey)
+	c.subscribe("m")
+	mustPublish(t, s, "m", "e", "{}")
+	c.expect("e")
+	var b strings.Builder
+	if err := s.WriteMetrics(&b); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`sharpjob_realtime_connections{app="app-1"} 1`, "sharpjob_realtime_deliveries_total 1", "sharpjob_realtime_fanouts_total 1"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("missing %q in\n%s", want, b.String())
+		}
+	}
+}

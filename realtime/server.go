@@ -7,11 +7,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -523,4 +525,19 @@ func (s *Server) Metrics() Metrics {
 		out.Recent = append(out.Recent, s.metrics.ring[i%len(s.metrics.ring)])
 	}
 	return out
+}
+
+// WriteMetrics writes the counters in the Prometheus text format, for the
+// host's /metrics.
+func (s *Server) WriteMetrics(w io.Writer) error {
+	m := s.Metrics()
+	var b strings.Builder
+	b.WriteString("# HELP sharpjob_realtime_connections Open WebSocket connections on this node.\n# TYPE sharpjob_realtime_connections gauge\n")
+	for _, a := range s.cfg.Apps {
+		fmt.Fprintf(&b, "sharpjob_realtime_connections{app=%q} %d\n", a.ID, s.apps[a.ID].count.Load())
+	}
+	fmt.Fprintf(&b, "# HELP sharpjob_realtime_deliveries_total Frames handed to sockets by fan-out.\n# TYPE sharpjob_realtime_deliveries_total counter\nsharpjob_realtime_deliveries_total %d\n", m.Deliveries)
+	fmt.Fprintf(&b, "# HELP sharpjob_realtime_fanouts_total Events fanned out on this node.\n# TYPE sharpjob_realtime_fanouts_total counter\nsharpjob_realtime_fanouts_total %d\n", m.Fanouts)
+	_, err := io.WriteString(w, b.String())
+	return err
 }
