@@ -96,12 +96,27 @@ func runNode(t *testing.T, script string, env ...string) string {
 }
 
 func TestConformanceJSClients(t *testing.T) {
-	s := mustServer(t, testConfig(), Options{})
+	t.Run("one node", func(t *testing.T) {
+		s := mustServer(t, testConfig(), Options{})
+		conformance(t, s, s)
+	})
+	t.Run("two nodes over Redis", func(t *testing.T) {
+		b, st := redisBackend(t)
+		n1 := mustServer(t, testConfig(), Options{Broker: b, Store: st})
+		n2 := mustServer(t, testConfig(), Options{Broker: b, Store: st})
+		conformance(t, n1, n2)
+	})
+}
+
+// conformance runs testdata/conformance.cjs: the server SDK and client a on
+// node a, clients b, d and Echo on node b.
+func conformance(t *testing.T, a, b *testServer) {
 	master := []byte("0123456789abcdef0123456789abcdef")
 	auth := authEndpoint(t, master)
-	_, port, _ := net.SplitHostPort(s.addr)
+	_, port, _ := net.SplitHostPort(a.addr)
+	_, portB, _ := net.SplitHostPort(b.addr)
 	out := runNode(t, "conformance.cjs",
-		"WS_PORT="+port, "AUTH_URL="+auth, "APP_ID="+testID, "APP_KEY="+testKey, "APP_SECRET="+testSecret,
+		"WS_PORT="+port, "WS_PORT_B="+portB, "AUTH_URL="+auth, "APP_ID="+testID, "APP_KEY="+testKey, "APP_SECRET="+testSecret,
 		"ENC_KEY="+base64.StdEncoding.EncodeToString(master))
 	if !strings.Contains(out, "ALL OK") {
 		t.Fatalf("conformance run did not finish:\n%s", out)

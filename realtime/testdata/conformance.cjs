@@ -12,6 +12,8 @@ const loadEcho = () => import(pathToFileURL(path.join(process.env.NODE_PATH, 'la
 
 const env = process.env;
 const port = Number(env.WS_PORT);
+// A second node (over Redis) for client b, d and Echo when WS_PORT_B is set.
+const portB = Number(env.WS_PORT_B || env.WS_PORT);
 const authURL = env.AUTH_URL;
 const encKey = env.ENC_KEY;
 const server = new PusherServer({
@@ -32,10 +34,10 @@ function within(ms, label, fn) {
 }
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function client(user) {
+function client(user, wsPort = port) {
   const headers = { Authorization: 'Bearer user-' + user };
   return new Pusher(env.APP_KEY, {
-    wsHost: '127.0.0.1', wsPort: port, forceTLS: false, enabledTransports: ['ws'], disableStats: true, cluster: 'mt1',
+    wsHost: '127.0.0.1', wsPort, forceTLS: false, enabledTransports: ['ws'], disableStats: true, cluster: 'mt1',
     channelAuthorization: { endpoint: authURL + '/broadcasting/auth', transport: 'ajax', headers },
     userAuthentication: { endpoint: authURL + '/broadcasting/user-auth', transport: 'ajax', headers },
   });
@@ -58,7 +60,7 @@ function next(ch, event, ms = 5000) {
 }
 
 async function main() {
-  const a = client(1), b = client(2);
+  const a = client(1), b = client(2, portB);
   await connected(a); await connected(b);
   check('connected with socket ids', /^\d+\.\d+$/.test(a.connection.socket_id), a.connection.socket_id);
 
@@ -164,7 +166,7 @@ async function main() {
   // laravel-echo
   const Echo = await loadEcho();
   const echo = new Echo({
-    broadcaster: 'pusher', key: env.APP_KEY, wsHost: '127.0.0.1', wsPort: port, forceTLS: false,
+    broadcaster: 'pusher', key: env.APP_KEY, wsHost: '127.0.0.1', wsPort: portB, forceTLS: false,
     enabledTransports: ['ws'], disableStats: true, cluster: 'mt1', Pusher,
     authEndpoint: authURL + '/broadcasting/auth', bearerToken: 'user-5',
   });
@@ -180,7 +182,7 @@ async function main() {
   const users = await here;
   check('echo presence here', users.length === 1 && users[0].name === 'User 5', users);
   const whisper = within(5000, 'whisper', (ok) => { echo.join('chat.1').listenForWhisper('typing', (e) => ok(e)); });
-  const d = client(2);
+  const d = client(2, portB);
   const { ch: chatD } = await subscribed(d, 'presence-chat.1');
   chatD.trigger('client-typing', { who: 'd' });
   check('echo listenForWhisper', (await whisper).who === 'd');
