@@ -262,8 +262,9 @@ func inList(col string, values []string) (string, []any) {
 	return `EXISTS (SELECT 1 FROM json_each(` + col + `) WHERE value IN (` + placeholders(len(values)) + `))`, args
 }
 
-// base builds the filtered candidate set as a subquery with columns id, doc, dist,
-// rank plus the sort columns, and the outer condition on dist.
+// baseQuery is the filtered candidate set as SQL: id, the lower-cased facet
+// columns, the sort columns, dist and rank, with the radius applied to dist.
+// artisanBase and jobBase build it; page and facets read it.
 type baseQuery struct {
 	sql   string
 	args  []any

@@ -348,8 +348,7 @@ func geoSort(p *Point) string {
 	return fmt.Sprintf("_geoPoint(%s, %s):asc", num(p.Lat), num(p.Lng))
 }
 
-// ArtisanFilter is the Meilisearch filter for q (exported for the benchmark, which
-// sends the same query straight to Meilisearch).
+// meiliArtisanFilter is the Meilisearch filter for q: conditions ANDed.
 func meiliArtisanFilter(q ArtisanQuery) []string {
 	var f []string
 	if q.Point != nil && q.RadiusKm > 0 {
@@ -477,8 +476,8 @@ type meiliPage[T any] struct {
 	FacetDistribution map[string]map[string]int `json:"facetDistribution"`
 }
 
-// MeiliArtisanRequest is the search request SearchArtisans sends, for callers that
-// want to send the same query straight to Meilisearch (the benchmark).
+// artisanRequest is the search request SearchArtisans sends (SearchArtisansDirect
+// sends it too, for the benchmark's baseline).
 func (m *Meili) artisanRequest(q ArtisanQuery) *meilisearch.SearchRequest {
 	q.normalize()
 	per := int64(q.PerPage)
