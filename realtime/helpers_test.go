@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"strings"
 	"testing"
 	"time"
 
@@ -239,7 +238,5 @@ func mustPublish(tb testing.TB, s *testServer, ch, name, data string) {
 		tb.Fatal(err)
 	}
 }
-
-var _ = strings.Contains
 
 var errTimeout = errors.New("timeout")

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net/url"
 	"regexp"
 	"strings"
 	"time"
@@ -381,5 +380,3 @@ func (s *Server) publishEvent(ctx context.Context, a *appState, e Event) error {
 	}
 	return nil
 }
-
-var _ = url.QueryUnescape

@@ -5,7 +5,6 @@ import (
 	"crypto/md5"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"sort"
 	"strconv"
 	"strings"
@@ -114,5 +113,3 @@ func verifyAPIRequest(app *App, method, path string, query [][2]string, body []b
 	}
 	return nil
 }
-
-var errBadSignature = errors.New("invalid signature")

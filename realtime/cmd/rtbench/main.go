@@ -18,7 +18,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -551,5 +550,3 @@ func pct(sorted []time.Duration, p int) string {
 	i := (len(sorted) - 1) * p / 100
 	return sorted[i].Round(10 * time.Microsecond).String()
 }
-
-var _ = io.Discard
