@@ -68,6 +68,10 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		err error
 	)
 	switch {
+	case strings.HasPrefix(u, "file:") && strings.ContainsRune(localPathRaw(u), '#'):
+		// The driver reads the path as a URL: '#' would start a fragment and two
+		// databases could silently share one file.
+		return nil, fmt.Errorf("store: database path %q contains '#', which libSQL reads as a URL fragment; rename the directory", localPathRaw(u))
 	case strings.HasPrefix(u, "file:") && cfg.SyncURL != "":
 		db, err = openReplica(localPath(u), cfg.SyncURL, cfg.AuthToken)
 	case strings.HasPrefix(u, "file:"):
@@ -87,11 +91,16 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	return db, nil
 }
 
-func localPath(u string) string {
+func localPathRaw(u string) string {
 	p := strings.TrimPrefix(u, "file:")
 	if i := strings.IndexByte(p, '?'); i >= 0 {
 		p = p[:i]
 	}
+	return p
+}
+
+func localPath(u string) string {
+	p := localPathRaw(u)
 	if dir := filepath.Dir(p); dir != "." {
 		_ = os.MkdirAll(dir, 0o755)
 	}

@@ -105,3 +105,10 @@ func TestBadURLIsAClearErrorWithoutSecrets(t *testing.T) {
 		t.Fatalf("error %v: want a refusal that does not repeat the credentials", err)
 	}
 }
+
+func TestHashInPathIsRefused(t *testing.T) {
+	_, err := store.Open(context.Background(), store.Config{URL: "file:" + filepath.Join(t.TempDir(), "a#b", "t.db")})
+	if err == nil || !strings.Contains(err.Error(), "URL fragment") {
+		t.Fatalf("a path with '#': %v", err)
+	}
+}
