@@ -112,8 +112,12 @@ func serve(ctx context.Context, log *slog.Logger, withHost, withRealtime bool) e
 		pub = rt.Publisher(rtCfg.Apps[0].ID)
 	} else {
 		port, _ := strconv.Atoi(envOr("PUSHER_PORT", "6001"))
+		var opts []realtime.PublisherOption
+		if k := os.Getenv("PUSHER_ENCRYPTION_MASTER_KEY_BASE64"); k != "" {
+			opts = append(opts, realtime.WithEncryptionMasterKey(k)) // the SDK encrypts private-encrypted- events itself
+		}
 		pub = realtime.NewHTTPPublisher(envOr("PUSHER_HOST", "127.0.0.1"), port, envOr("PUSHER_SCHEME", "http"),
-			rtCfg.Apps[0].ID, rtCfg.Apps[0].Key, rtCfg.Apps[0].Secret)
+			rtCfg.Apps[0].ID, rtCfg.Apps[0].Key, rtCfg.Apps[0].Secret, opts...)
 	}
 
 	engine, err := search.EngineFromEnv(a.db, log.With("part", "search"))
