@@ -93,47 +93,32 @@ func int64Args(ids []int64) []any {
 
 // loadArtisans reads the current documents for ids; ids without a profile are absent.
 func loadArtisans(ctx context.Context, db *sql.DB, ids []int64) (map[int64]ArtisanDoc, error) {
-	out := make(map[int64]ArtisanDoc, len(ids))
-	for start := 0; start < len(ids); start += 500 {
-		chunk := ids[start:min(start+500, len(ids))]
-		rows, err := db.QueryContext(ctx, artisanSelect+` WHERE p.user_id IN (`+placeholders(len(chunk))+`)`, int64Args(chunk)...)
-		if err != nil {
-			return nil, fmt.Errorf("search: load artisans: %w", err)
-		}
-		for rows.Next() {
-			d, err := scanArtisan(rows)
-			if err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("search: scan artisan: %w", err)
-			}
-			out[d.ID] = d
-		}
-		if err := rows.Close(); err != nil {
-			return nil, err
-		}
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+	return loadByID(ctx, db, ids, artisanSelect+` WHERE p.user_id IN `, "artisans", scanArtisan, func(d ArtisanDoc) int64 { return d.ID })
 }
 
 // loadJobs reads the current documents for ids; deleted jobs are absent.
 func loadJobs(ctx context.Context, db *sql.DB, ids []int64) (map[int64]JobDoc, error) {
-	out := make(map[int64]JobDoc, len(ids))
+	return loadByID(ctx, db, ids, jobSelect+` WHERE j.id IN `, "jobs", scanJob, func(d JobDoc) int64 { return d.ID })
+}
+
+// loadByID runs query (ending in "IN ") over ids in chunks of 500 and keys the
+// scanned documents by id.
+func loadByID[T any](ctx context.Context, db *sql.DB, ids []int64, query, what string,
+	scan func(scanner) (T, error), id func(T) int64) (map[int64]T, error) {
+	out := make(map[int64]T, len(ids))
 	for start := 0; start < len(ids); start += 500 {
 		chunk := ids[start:min(start+500, len(ids))]
-		rows, err := db.QueryContext(ctx, jobSelect+` WHERE j.id IN (`+placeholders(len(chunk))+`)`, int64Args(chunk)...)
+		rows, err := db.QueryContext(ctx, query+`(`+placeholders(len(chunk))+`)`, int64Args(chunk)...)
 		if err != nil {
-			return nil, fmt.Errorf("search: load jobs: %w", err)
+			return nil, fmt.Errorf("search: load %s: %w", what, err)
 		}
 		for rows.Next() {
-			d, err := scanJob(rows)
+			d, err := scan(rows)
 			if err != nil {
 				rows.Close()
-				return nil, fmt.Errorf("search: scan job: %w", err)
+				return nil, fmt.Errorf("search: scan %s: %w", what, err)
 			}
-			out[d.ID] = d
+			out[id(d)] = d
 		}
 		if err := rows.Close(); err != nil {
 			return nil, err

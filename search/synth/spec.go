@@ -2,7 +2,6 @@ package synth
 
 import (
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"strings"
 )
@@ -81,7 +80,7 @@ func (g *Generator) Job() JobSpec {
 		Title:       fmt.Sprintf(jobTitles[rng.IntN(len(jobTitles))], skills[0], areas[rng.IntN(len(areas))]),
 		Description: fmt.Sprintf("Looking for a skilled hand for %s around %s, %s.", strings.Join(skills, " and "), areas[rng.IntN(len(areas))], city.Name),
 		Category:    cat, Skills: skills,
-		Budget: int64(math.Max(1, float64(1+rng.IntN(200)))) * 100000,
+		Budget: int64(1+rng.IntN(200)) * 100000,
 		Lat:    lat, Lng: lng,
 		Address: areas[rng.IntN(len(areas))] + ", " + city.Name,
 	}

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"strings"
 	"time"
 
 	"github.com/mysharpjob/sharpjob/store"
@@ -90,7 +89,8 @@ func Generate(ctx context.Context, db *store.DB, opts Options, progress func(don
 	if progress == nil {
 		progress = func(int, int) {}
 	}
-	rng := rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15))
+	gen := NewGenerator(opts.Seed) // the record shapes; rng below draws what only direct writes set
+	rng := gen.rng
 	clients := opts.Jobs/8 + 1
 	total := opts.Artisans + clients + opts.Jobs
 	done := 0
@@ -109,23 +109,11 @@ func Generate(ctx context.Context, db *store.DB, opts Options, progress func(don
 		return err
 	}
 	err = batches(ctx, db, opts.Artisans, opts.Batch, func(tx *sql.Tx, i int) error {
-		city := pickCity(rng)
-		lat, lng := scatter(rng, city, 20)
-		cats := []string{categories[rng.IntN(len(categories))]}
-		if rng.IntN(4) == 0 {
-			cats = appendUnique(cats, categories[rng.IntN(len(categories))])
-		}
-		var skills []string
-		for _, c := range cats {
-			trade := Trades[c]
-			for range 1 + rng.IntN(3) {
-				skills = appendUnique(skills, trade[rng.IntN(len(trade))])
-			}
-		}
+		a := gen.Artisan()
 		verified := rng.IntN(3) == 0
 		var id int64
 		if err := tx.QueryRowContext(ctx, `INSERT INTO users(name, email, password_hash, role, is_verified) VALUES (?,?,?,?,?) RETURNING id`,
-			name(rng), fmt.Sprintf("artisan%d.%d@seed.sharpjob.test", stamp, i), "!", "artisan", verified).Scan(&id); err != nil {
+			a.Name, fmt.Sprintf("artisan%d.%d@seed.sharpjob.test", stamp, i), "!", "artisan", verified).Scan(&id); err != nil {
 			return err
 		}
 		reviews := rng.IntN(120)
@@ -133,13 +121,10 @@ func Generate(ctx context.Context, db *store.DB, opts Options, progress func(don
 		if reviews > 0 {
 			rating = math.Round((3+2*rng.Float64())*10) / 10
 		}
-		avail := []string{"available", "available", "available", "busy", "unavailable"}[rng.IntN(5)]
 		_, err := tx.ExecContext(ctx, `INSERT INTO artisan_profiles(user_id, headline, bio, skills, categories, hourly_rate, lat, lng,
 			address, city, availability, verified, rating, review_count) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-			id, fmt.Sprintf(headlines[rng.IntN(len(headlines))], skills[0]),
-			fmt.Sprintf("I offer %s in %s and nearby areas. %s.", strings.Join(skills, ", "), city.Name, areas[rng.IntN(len(areas))]),
-			jsonList(skills), jsonList(cats), (2+rng.IntN(40))*50000, lat, lng,
-			areas[rng.IntN(len(areas))]+", "+city.Name, city.Name, avail, verified, rating, reviews)
+			id, a.Headline, a.Bio, jsonList(a.Skills), jsonList(a.Categories), a.HourlyRate, a.Lat, a.Lng,
+			a.Address, a.City, a.Availability, verified, rating, reviews)
 		done++
 		return err
 	}, func() { progress(done, total) })
@@ -147,23 +132,13 @@ func Generate(ctx context.Context, db *store.DB, opts Options, progress func(don
 		return err
 	}
 	return batches(ctx, db, opts.Jobs, opts.Batch, func(tx *sql.Tx, i int) error {
-		city := pickCity(rng)
-		lat, lng := scatter(rng, city, 20)
-		cat := categories[rng.IntN(len(categories))]
-		trade := Trades[cat]
-		var skills []string
-		for range 1 + rng.IntN(2) {
-			skills = appendUnique(skills, trade[rng.IntN(len(trade))])
-		}
+		j := gen.Job()
 		status := []string{"open", "open", "open", "open", "in_progress", "completed", "cancelled"}[rng.IntN(7)]
 		created := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(rng.IntN(300*24*3600)) * time.Second)
-		title := fmt.Sprintf(jobTitles[rng.IntN(len(jobTitles))], skills[0], areas[rng.IntN(len(areas))])
 		_, err := tx.ExecContext(ctx, `INSERT INTO jobs(client_id, title, description, category, skills, budget, lat, lng, address, status, created_at, updated_at)
 			VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
-			clientIDs[rng.IntN(len(clientIDs))], title,
-			fmt.Sprintf("Looking for a skilled hand for %s around %s, %s.", strings.Join(skills, " and "), areas[rng.IntN(len(areas))], city.Name),
-			cat, jsonList(skills), (1+rng.IntN(200))*1000000/10, lat, lng, areas[rng.IntN(len(areas))]+", "+city.Name, status,
-			created.Format("2006-01-02T15:04:05.000Z"), created.Format("2006-01-02T15:04:05.000Z"))
+			clientIDs[rng.IntN(len(clientIDs))], j.Title, j.Description, j.Category, jsonList(j.Skills), j.Budget,
+			j.Lat, j.Lng, j.Address, status, created.Format("2006-01-02T15:04:05.000Z"), created.Format("2006-01-02T15:04:05.000Z"))
 		done++
 		return err
 	}, func() { progress(done, total) })
