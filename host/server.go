@@ -242,7 +242,7 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, path string, p api.Principal
 		}
 		req := wire.Request{ID: rid, Method: method, Path: path, Route: m.Route, Query: string(ctx.QueryArgs().QueryString()),
 			Params: m.Params, User: wire.Principal{ID: p.UserID, Role: p.Role, Name: p.Name, Email: p.Email}, Body: ctx.PostBody()}
-		resp, err := m.Version.Handle(context.Background(), &req, s.log.With("request_id", rid, "plugin", m.Version.Manifest.ID()))
+		resp, err := m.Version.Handle(context.Background(), &req)
 		if errors.Is(err, plugin.ErrDraining) {
 			continue // swapped out between lookup and call: the new table has its successor
 		}

@@ -64,7 +64,7 @@ func seed(ctx context.Context, log *slog.Logger, args []string) error {
 			return fmt.Errorf("no plugin serves %s %s", method, path)
 		}
 		resp, err := m.Version.Handle(ctx, &wire.Request{Method: method, Path: path, Route: m.Route, Params: m.Params, Body: b,
-			User: wire.Principal{ID: u.ID, Role: u.Role, Name: u.Name, Email: u.Email}}, log)
+			User: wire.Principal{ID: u.ID, Role: u.Role, Name: u.Name, Email: u.Email}})
 		if err != nil {
 			return err
 		}

@@ -54,7 +54,8 @@ type callKey struct{}
 // callState is an instance's per-call context, reached by host functions through ctx.
 type callState struct {
 	version *Version
-	log     *slog.Logger
+	reqID   string
+	reqLog  *slog.Logger // built on first use: most calls log nothing
 	pending []byte
 
 	kmem    []byte            // Extism kernel arena; offsets are index+1
@@ -63,11 +64,8 @@ type callState struct {
 	scratch [8]byte
 }
 
-func (c *callState) begin(_ context.Context, log *slog.Logger) {
-	c.log = log
-	if c.log == nil {
-		c.log = c.version.log
-	}
+func (c *callState) begin(reqID string) {
+	c.reqID, c.reqLog = reqID, nil
 	c.pending = nil
 	c.kmem = c.kmem[:0]
 	if c.klen == nil {
@@ -77,7 +75,18 @@ func (c *callState) begin(_ context.Context, log *slog.Logger) {
 	}
 }
 
-func (c *callState) end() { c.pending, c.log = nil, nil }
+func (c *callState) end() { c.pending, c.reqLog = nil, nil }
+
+// log is the plugin's logger tagged with the request id.
+func (c *callState) log() *slog.Logger {
+	if c.reqLog == nil {
+		c.reqLog = c.version.log
+		if c.reqID != "" {
+			c.reqLog = c.reqLog.With("request_id", c.reqID)
+		}
+	}
+	return c.reqLog
+}
 
 func stateOf(ctx context.Context) *callState { return ctx.Value(callKey{}).(*callState) }
 
@@ -140,7 +149,8 @@ type capHost struct {
 
 func newCapHost(v *Version) *capHost { return &capHost{m: &v.Manifest, env: v.env, log: v.log} }
 
-func (h *capHost) call(ctx context.Context, log *slog.Logger, fn string, req []byte) ([]byte, error) {
+// log gives the request's logger; it is only called when there is something to say.
+func (h *capHost) call(ctx context.Context, log func() *slog.Logger, fn string, req []byte) ([]byte, error) {
 	switch fn {
 	case fnQuery, fnExec, fnBatch:
 		stmts, err := wire.DecodeStmts(req)
@@ -153,9 +163,9 @@ func (h *capHost) call(ctx context.Context, log *slog.Logger, fn string, req []b
 		results, err := h.runSQL(ctx, fn, stmts)
 		if err != nil {
 			if !errors.Is(err, ErrCapability) {
-				log.Warn("plugin statement failed", "fn", fn, "err", err)
+				log().Warn("plugin statement failed", "fn", fn, "err", err)
 			} else {
-				log.Warn("plugin capability denied", "fn", fn, "err", err)
+				log().Warn("plugin capability denied", "fn", fn, "err", err)
 			}
 			return nil, err
 		}
@@ -167,7 +177,7 @@ func (h *capHost) call(ctx context.Context, log *slog.Logger, fn string, req []b
 		}
 		for _, c := range e.Channels {
 			if !h.m.Capabilities.mayBroadcast(c) {
-				log.Warn("plugin capability denied", "fn", fn, "channel", c)
+				log().Warn("plugin capability denied", "fn", fn, "channel", c)
 				return nil, fmt.Errorf("%w: channel %s is not in the manifest", ErrCapability, c)
 			}
 		}
@@ -344,7 +354,7 @@ func instantiateExtismKernel(ctx context.Context, rt wazero.Runtime) error {
 	fn("output_set", []api.ValueType{i64, i64}, nil, func(context.Context, api.Module, []uint64) {})
 	fn("error_set", []api.ValueType{i64}, nil, func(ctx context.Context, _ api.Module, s []uint64) {
 		st := stateOf(ctx)
-		st.log.Warn("plugin error_set", "text", string(st.block(s[0])))
+		st.log().Warn("plugin error_set", "text", string(st.block(s[0])))
 	})
 	fn("config_get", []api.ValueType{i64}, []api.ValueType{i64}, func(ctx context.Context, _ api.Module, s []uint64) {
 		st := stateOf(ctx)
@@ -381,12 +391,12 @@ func instantiateExtismKernel(ctx context.Context, rt wazero.Runtime) error {
 	for name, level := range map[string]slog.Level{"log_trace": slog.LevelDebug - 4, "log_debug": slog.LevelDebug, "log_info": slog.LevelInfo, "log_warn": slog.LevelWarn, "log_error": slog.LevelError} {
 		fn(name, []api.ValueType{i64}, nil, func(ctx context.Context, _ api.Module, s []uint64) {
 			st := stateOf(ctx)
-			st.log.Log(ctx, level, string(st.block(s[0])), "source", "plugin")
+			st.log().Log(ctx, level, string(st.block(s[0])), "source", "plugin")
 		})
 	}
 	fn("get_log_level", nil, []api.ValueType{i32}, func(_ context.Context, _ api.Module, s []uint64) { s[0] = 0 })
 	fn("http_request", []api.ValueType{i64, i64}, []api.ValueType{i64}, func(ctx context.Context, _ api.Module, s []uint64) {
-		stateOf(ctx).log.Warn("plugin capability denied", "fn", "http_request")
+		stateOf(ctx).log().Warn("plugin capability denied", "fn", "http_request")
 		s[0] = 0
 	})
 	fn("http_status_code", nil, []api.ValueType{i32}, func(_ context.Context, _ api.Module, s []uint64) { s[0] = 0 })

@@ -43,7 +43,7 @@ func BenchmarkDispatch(b *testing.B) {
 		req.Body = make([]byte, size)
 		b.Run("body="+itoa(size), func(b *testing.B) {
 			reportPercentiles(b, func() {
-				if resp, err := v.Handle(context.Background(), req, nil); err != nil || resp.Status != 200 {
+				if resp, err := v.Handle(context.Background(), req); err != nil || resp.Status != 200 {
 					b.Fatal(resp.Status, err)
 				}
 			})
@@ -69,7 +69,7 @@ func BenchmarkShowJob(b *testing.B) {
 	for name, v := range map[string]*plugin.Version{"wasm": wasm, "native": native} {
 		b.Run(name, func(b *testing.B) {
 			reportPercentiles(b, func() {
-				if resp, err := v.Handle(context.Background(), req, nil); err != nil || resp.Status != 200 {
+				if resp, err := v.Handle(context.Background(), req); err != nil || resp.Status != 200 {
 					b.Fatal(resp.Status, err, string(resp.Body))
 				}
 			})

@@ -22,7 +22,7 @@ func NativeHost(env *Env, m Manifest) (sdk.Host, error) {
 type nativeHost struct{ capHost }
 
 func (h *nativeHost) Call(fn string, req []byte) ([]byte, error) {
-	return h.call(context.Background(), h.log, fn, req)
+	return h.call(context.Background(), func() *slog.Logger { return h.log }, fn, req)
 }
 
 func (h *nativeHost) Config(key string) (string, bool) { return h.config(key) }

@@ -84,7 +84,7 @@ func loadEvil(t *testing.T, env *plugin.Env) *plugin.Version {
 func get(t *testing.T, v *plugin.Version, what string) (wire.Response, error) {
 	t.Helper()
 	req := &wire.Request{Method: "GET", Path: "/api/evil/" + what, Route: "/api/evil/{what}", Params: []wire.Param{{Name: "what", Value: what}}, User: wire.Principal{ID: 9}}
-	return v.Handle(context.Background(), req, nil)
+	return v.Handle(context.Background(), req)
 }
 
 func TestCapabilitiesAreEnforced(t *testing.T) {
@@ -192,7 +192,7 @@ func TestLargeBodiesCrossTheBoundary(t *testing.T) {
 	for _, n := range []int{0, 100, 70_000, 1 << 20} {
 		req := &wire.Request{Method: "GET", Path: "/api/evil/big", Route: "/api/evil/{what}", Query: "n=" + itoa(n),
 			Params: []wire.Param{{Name: "what", Value: "big"}}, Body: make([]byte, n)}
-		resp, err := v.Handle(context.Background(), req, nil)
+		resp, err := v.Handle(context.Background(), req)
 		if err != nil || resp.Status != 200 || len(resp.Body) != n+8 {
 			t.Fatalf("n=%d: status %d, %d bytes, %v", n, resp.Status, len(resp.Body), err)
 		}

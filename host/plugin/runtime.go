@@ -222,7 +222,7 @@ func (v *Version) MemoryBytes() uint32 {
 
 // Handle runs one request on a warm instance. The returned error is for the host's
 // log; the response is always set (a 500 when the guest failed).
-func (v *Version) Handle(ctx context.Context, req *wire.Request, reqLog *slog.Logger) (wire.Response, error) {
+func (v *Version) Handle(ctx context.Context, req *wire.Request) (wire.Response, error) {
 	if !v.acquire() {
 		return wire.Response{}, ErrDraining
 	}
@@ -236,7 +236,7 @@ func (v *Version) Handle(ctx context.Context, req *wire.Request, reqLog *slog.Lo
 		v.Failures.Add(1)
 		return errorResponse(503, "The service is busy, try again."), fmt.Errorf("plugin %s: no instance: %w", v.Manifest.ID(), err)
 	}
-	resp, err := v.run(ctx, inst, req, reqLog)
+	resp, err := v.run(ctx, inst, req)
 	if err != nil {
 		v.Failures.Add(1)
 		v.discard(inst)
@@ -250,10 +250,10 @@ func (v *Version) Handle(ctx context.Context, req *wire.Request, reqLog *slog.Lo
 	return resp, nil
 }
 
-func (v *Version) run(parent context.Context, inst *instance, req *wire.Request, reqLog *slog.Logger) (resp wire.Response, err error) {
+func (v *Version) run(parent context.Context, inst *instance, req *wire.Request) (resp wire.Response, err error) {
 	ctx, cancel := context.WithTimeout(parent, v.Manifest.Timeout())
 	defer cancel()
-	inst.call.begin(ctx, reqLog)
+	inst.call.begin(req.ID)
 	defer inst.call.end()
 	ctx = context.WithValue(ctx, callKey{}, &inst.call)
 
